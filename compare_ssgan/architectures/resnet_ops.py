@@ -1,0 +1,57 @@
+"""compare_gan's ResNetBlock (resnet_cifar, resnet5, resnet_stl, tiny).
+
+shortcut = conv3x3(unpool(x)) for "up", avgpool(conv3x3(x)) for "down", conv3x3(x) else
+           (ALWAYS present, even when in == out).
+main     = BN1 -> [LN1] -> ReLU -> [unpool if G "up"] -> conv3x3 -> BN2 -> [LN2] -> ReLU
+           -> conv3x3 -> [avgpool if D "down"]
+The first D block therefore applies ReLU to the raw image, as compare_gan does.
+"""
+
+import keras
+import tensorflow as tf
+
+from compare_ssgan.ops import Conv2D, LayerNorm, avg_pool2x2, make_norm, unpool
+
+
+class ResNetBlock(keras.layers.Layer):
+  """One residual block; `scale` is "up", "down" or "none"."""
+
+  def __init__(self, out_channels, scale, is_gen_block, batch_norm_fn=None, layer_norm=False,
+               spectral_norm=False, **kwargs):
+    super().__init__(**kwargs)
+    if scale not in ("up", "down", "none"):
+      raise ValueError(f"scale must be up, down or none, got {scale!r}")
+    self.out_channels = int(out_channels)
+    self.scale = scale
+    self.scale1 = "up" if (is_gen_block and scale == "up") else "none"
+    self.scale2 = "down" if (not is_gen_block and scale == "down") else "none"
+    sn = dict(use_sn=spectral_norm)
+    prefix = {"up": "up", "down": "down", "none": "same"}
+    self.bn1 = make_norm(batch_norm_fn, "bn1", use_sn=spectral_norm)
+    self.bn2 = make_norm(batch_norm_fn, "bn2", use_sn=spectral_norm)
+    self.ln1 = LayerNorm(name="ln1") if layer_norm else None
+    self.ln2 = LayerNorm(name="ln2") if layer_norm else None
+    self.conv1 = Conv2D(out_channels, 3, name=f"{prefix[self.scale1]}_conv1", **sn)
+    self.conv2 = Conv2D(out_channels, 3, name=f"{prefix[self.scale2]}_conv2", **sn)
+    self.conv_shortcut = Conv2D(out_channels, 3, name=f"{prefix[scale]}_conv_shortcut", **sn)
+
+  def _conv(self, conv, x, scale, training):
+    if scale == "up":
+      x = unpool(x)
+    x = conv(x, training=training)
+    if scale == "down":
+      x = avg_pool2x2(x)
+    return x
+
+  def call(self, x, z=None, y=None, training=False):
+    h = self.bn1(x, z=z, y=y, training=training)
+    if self.ln1 is not None:
+      h = self.ln1(h, training=training)
+    h = tf.nn.relu(h)
+    h = self._conv(self.conv1, h, self.scale1, training)
+    h = self.bn2(h, z=z, y=y, training=training)
+    if self.ln2 is not None:
+      h = self.ln2(h, training=training)
+    h = tf.nn.relu(h)
+    h = self._conv(self.conv2, h, self.scale2, training)
+    return h + self._conv(self.conv_shortcut, x, self.scale, training)

@@ -1,0 +1,83 @@
+"""tiny_arch: compare_gan's ResNet blocks at 16 channels, for fast CPU tests and the demo.
+
+G: z -> 4x4xch -> log2(res/4) "up" blocks -> norm -> ReLU -> conv3x3 -> sigmoid.
+D: log2(res/4) "down" blocks then one "none" block -> ReLU -> mean -> fc.
+"""
+
+import math
+
+import gin
+import tensorflow as tf
+
+from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
+from compare_ssgan.architectures.resnet_ops import ResNetBlock
+from compare_ssgan.ops import Conv2D, Linear, make_norm
+
+
+def _num_blocks(resolution):
+  n = int(round(math.log2(resolution / 4)))
+  if resolution != 4 * 2 ** n or n < 1:
+    raise ValueError(f"tiny_arch needs a resolution of 4*2^k (8, 16, 32, ...), got {resolution}")
+  return n
+
+
+class TinyGenerator(Generator):
+  def __init__(self, ch=16, **kwargs):
+    super().__init__(**kwargs)
+    h, _, colors = self.image_shape
+    self.ch = int(ch)
+    sn = self.spectral_norm
+    self.fc_noise = Linear(4 * 4 * self.ch, use_sn=sn, name="fc_noise")
+    self.blocks = [ResNetBlock(self.ch, "up", True, self.batch_norm_fn, spectral_norm=sn,
+                               name=f"B{i + 1}") for i in range(_num_blocks(h))]
+    self.final_norm = make_norm(self.batch_norm_fn, "final_norm", use_sn=sn)
+    self.final_conv = Conv2D(colors, 3, use_sn=sn, name="final_conv")
+
+  def call(self, z, y=None, training=False):
+    net = tf.reshape(self.fc_noise(z, training=training), [-1, 4, 4, self.ch])
+    for block in self.blocks:
+      net = block(net, z=z, y=y, training=training)
+    net = self.final_norm(net, z=z, y=y, training=training)
+    return tf.nn.sigmoid(self.final_conv(tf.nn.relu(net), training=training))
+
+
+class TinyDiscriminator(Discriminator):
+  def __init__(self, ch=16, project_y=False, **kwargs):
+    super().__init__(**kwargs)
+    self.ch = int(ch)
+    sn = self.spectral_norm
+    n = _num_blocks(self.image_shape[0])
+    self.blocks = [ResNetBlock(self.ch, "down" if i < n else "none", False, self.batch_norm_fn,
+                               layer_norm=self.layer_norm, spectral_norm=sn, name=f"B{i + 1}")
+                   for i in range(n + 1)]
+    self.final_fc = Linear(1, use_sn=sn, name="disc_final_fc")
+    self.embedding = Linear(self.ch, use_sn=sn, use_bias=False, name="embedding_fc") \
+        if project_y else None
+
+  @property
+  def feature_dim(self):
+    return self.ch
+
+  def call(self, x, y=None, training=False):
+    net = x
+    for block in self.blocks:
+      net = block(net, y=y, training=training)
+    h = tf.reduce_mean(tf.nn.relu(net), axis=[1, 2])
+    logits = self.final_fc(h, training=training)
+    if self.embedding is not None:
+      logits += tf.reduce_sum(self.embedding(y, training=training) * h, axis=1, keepdims=True)
+    return tf.nn.sigmoid(logits), logits, h
+
+
+@gin.configurable("Generator", module="tiny")
+def generator(image_shape, z_dim, num_classes, batch_norm_fn, spectral_norm, ch=16):
+  return TinyGenerator(ch=ch, image_shape=image_shape, z_dim=z_dim, num_classes=num_classes,
+                       batch_norm_fn=batch_norm_fn, spectral_norm=spectral_norm)
+
+
+@gin.configurable("Discriminator", module="tiny")
+def discriminator(image_shape, num_classes, batch_norm_fn, layer_norm, spectral_norm,
+                  project_y=False, ch=16):
+  return TinyDiscriminator(ch=ch, project_y=project_y, image_shape=image_shape,
+                           num_classes=num_classes, batch_norm_fn=batch_norm_fn,
+                           layer_norm=layer_norm, spectral_norm=spectral_norm)

@@ -1,0 +1,1 @@
+"""Evaluation: FID, Inception Score, KID."""

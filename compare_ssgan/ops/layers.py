@@ -1,0 +1,207 @@
+"""Weight initialisers, spectral normalisation and the basic weight layers.
+
+Mirrors compare_gan's `arch_ops.py` (linear, conv2d, deconv2d, spectral_norm, weights
+initialiser) as Keras 3 layers. Spectral normalisation is our own: Keras'
+`SpectralNormalization` overwrites the kernel with W/sigma and lets no gradient through
+sigma, which is not compare_gan's (or Miyato's) formulation.
+"""
+
+import gin
+import keras
+import tensorflow as tf
+
+
+@gin.configurable("weights")
+def weight_initializer(initializer="normal", stddev=0.02):
+  """compare_gan's `weights.initializer`: "normal" (default), "truncated", "orthogonal"."""
+  if initializer == "normal":
+    return keras.initializers.RandomNormal(stddev=stddev)
+  if initializer == "truncated":
+    return keras.initializers.TruncatedNormal(stddev=stddev)
+  if initializer == "orthogonal":
+    return keras.initializers.Orthogonal(gain=1.0)
+  raise ValueError(f"weights.initializer must be normal, truncated or orthogonal, "
+                   f"got {initializer!r}")
+
+
+@gin.configurable("spectral_norm")
+def spectral_norm_settings(epsilon=1e-12, singular_value="left"):
+  """compare_gan's `spectral_norm.*` bindings, read when a layer is built."""
+  if singular_value not in ("left", "right", "auto"):
+    raise ValueError(f"spectral_norm.singular_value must be left, right or auto, "
+                     f"got {singular_value!r}")
+  return dict(epsilon=float(epsilon), singular_value=singular_value)
+
+
+def _l2_normalize(x, epsilon):
+  # tf.math.l2_normalize(axis=None): x / sqrt(max(sum(x^2), epsilon)).
+  return x * tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(x)), epsilon))
+
+
+class SpectralNormalizer:
+  """Persistent power-iteration state for one kernel, shared by the layer that owns it.
+
+  W is viewed as (kh*kw*cin, cout). `u` is a non-trainable variable ~ N(0, 1) of shape
+  (rows, 1) ("left") or (1, cols) ("right"); "auto" picks the smaller side. Each training
+  forward pass runs one power iteration and stores the new `u`; gradients flow through
+  sigma = u^T W v with u and v held constant (stop_gradient), exactly as compare_gan.
+  """
+
+  def __init__(self, layer, kernel_shape, name="u_var"):
+    settings = spectral_norm_settings()
+    self.epsilon = settings["epsilon"]
+    rows = 1
+    for d in kernel_shape[:-1]:
+      rows *= int(d)
+    cols = int(kernel_shape[-1])
+    side = settings["singular_value"]
+    if side == "auto":
+      side = "left" if rows <= cols else "right"
+    self.side = side
+    u_shape = (rows, 1) if side == "left" else (1, cols)
+    # u is a deterministic function of the (mirrored) kernel and of itself, so every
+    # replica computes the same value: keep replica 0's, no all-reduce needed.
+    self.u = layer.add_weight(name=name, shape=u_shape,
+                              initializer=keras.initializers.RandomNormal(stddev=1.0),
+                              trainable=False, aggregation="only_first_replica",
+                              autocast=False)
+
+  def __call__(self, kernel, training):
+    shape = tf.shape(kernel)
+    w = tf.reshape(kernel, [-1, kernel.shape[-1]])
+    w32 = tf.cast(w, tf.float32)
+    u = tf.convert_to_tensor(self.u)
+    if self.side == "left":
+      v = _l2_normalize(tf.matmul(w32, u, transpose_a=True), self.epsilon)
+      u = _l2_normalize(tf.matmul(w32, v), self.epsilon)
+    else:
+      v = _l2_normalize(tf.matmul(u, w32, transpose_b=True), self.epsilon)
+      u = _l2_normalize(tf.matmul(v, w32), self.epsilon)
+    if training:
+      self.u.assign(u)
+    u = tf.stop_gradient(u)
+    v = tf.stop_gradient(v)
+    if self.side == "left":
+      sigma = tf.matmul(tf.matmul(u, w32, transpose_a=True), v)
+    else:
+      sigma = tf.matmul(tf.matmul(v, w32), u, transpose_b=True)
+    w_sn = w / tf.cast(tf.reshape(sigma, []), w.dtype)
+    return tf.reshape(w_sn, shape)
+
+
+class _WeightLayer(keras.layers.Layer):
+  """Common build for layers with a kernel, an optional bias and optional SN."""
+
+  def __init__(self, use_sn=False, use_bias=True, bias_start=0.0, kernel_initializer=None,
+               **kwargs):
+    super().__init__(**kwargs)
+    self.use_sn = bool(use_sn)
+    self.use_bias = bool(use_bias)
+    self.bias_start = float(bias_start)
+    # Read gin once at construction, so the operative config records `weights.*`.
+    self._kernel_initializer = kernel_initializer or weight_initializer()
+
+  def _make_weights(self, kernel_shape, bias_size):
+    self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
+                                  initializer=self._kernel_initializer)
+    self.bias = None
+    if self.use_bias:
+      self.bias = self.add_weight(name="bias", shape=(bias_size,),
+                                  initializer=keras.initializers.Constant(self.bias_start))
+    self.sn = SpectralNormalizer(self, kernel_shape) if self.use_sn else None
+
+  def effective_kernel(self, training):
+    kernel = self.kernel.value if hasattr(self.kernel, "value") else self.kernel
+    kernel = tf.convert_to_tensor(kernel)
+    if self.sn is not None:
+      kernel = self.sn(kernel, training)
+    return tf.cast(kernel, self.compute_dtype)
+
+  def _add_bias(self, x):
+    if self.bias is None:
+      return x
+    return x + tf.cast(self.bias, x.dtype)
+
+
+class Linear(_WeightLayer):
+  """Dense layer (compare_gan `linear`): [B, ...] -> [B, units]; inputs are flattened."""
+
+  def __init__(self, units, **kwargs):
+    super().__init__(**kwargs)
+    self.units = int(units)
+
+  def build(self, input_shape):
+    in_dim = 1
+    for d in input_shape[1:]:
+      in_dim *= int(d)
+    self._make_weights((in_dim, self.units), self.units)
+
+  def call(self, x, training=False):
+    x = tf.reshape(x, [tf.shape(x)[0], -1])
+    return self._add_bias(tf.matmul(x, self.effective_kernel(training)))
+
+
+class Conv2D(_WeightLayer):
+  """Convolution with SAME padding (compare_gan `conv2d`): NHWC -> NHWC."""
+
+  def __init__(self, filters, kernel_size=3, strides=1, **kwargs):
+    super().__init__(**kwargs)
+    self.filters = int(filters)
+    self.kernel_size = int(kernel_size)
+    self.strides = int(strides)
+
+  def build(self, input_shape):
+    k = self.kernel_size
+    self._make_weights((k, k, int(input_shape[-1]), self.filters), self.filters)
+
+  def call(self, x, training=False):
+    y = tf.nn.conv2d(x, self.effective_kernel(training), strides=self.strides, padding="SAME")
+    return self._add_bias(y)
+
+
+class Deconv2D(_WeightLayer):
+  """Transposed convolution, stride 2 by default (compare_gan `deconv2d`).
+
+  The kernel has compare_gan's conv2d_transpose layout (k, k, cout, cin), so spectral
+  norm sees the same (k*k*cout, cin) matrix compare_gan normalises.
+  """
+
+  def __init__(self, filters, kernel_size=4, strides=2, **kwargs):
+    super().__init__(**kwargs)
+    self.filters = int(filters)
+    self.kernel_size = int(kernel_size)
+    self.strides = int(strides)
+
+  def build(self, input_shape):
+    k = self.kernel_size
+    # compare_gan: kernel shape [k, k, output_dim, input_dim] (conv2d_transpose layout).
+    self._make_weights((k, k, self.filters, int(input_shape[-1])), self.filters)
+
+  def call(self, x, training=False):
+    b, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
+    out_shape = [b, h * self.strides, w * self.strides, self.filters]
+    y = tf.nn.conv2d_transpose(x, self.effective_kernel(training), out_shape,
+                               strides=self.strides, padding="SAME")
+    return self._add_bias(y)
+
+
+def lrelu(x, leak=0.2):
+  return tf.maximum(x, leak * x)
+
+
+def unpool(x):
+  """compare_gan's zero-insertion 2x upsampling: each value at the top-left of its 2x2.
+
+  [[1,2],[3,4]] -> [[1,0,2,0],[0,0,0,0],[3,0,4,0],[0,0,0,0]]; NOT nearest-neighbour.
+  """
+  h, w, c = x.shape[1], x.shape[2], x.shape[3]
+  zeros = tf.zeros_like(x)
+  x = tf.stack([x, zeros], axis=3)            # [B, H, W, 2, C] along width
+  x = tf.reshape(x, [-1, h, 2 * w, c])
+  zeros = tf.zeros_like(x)
+  x = tf.stack([x, zeros], axis=2)            # [B, H, 2, 2W, C] along height
+  return tf.reshape(x, [-1, 2 * h, 2 * w, c])
+
+
+def avg_pool2x2(x):
+  return tf.nn.avg_pool2d(x, ksize=2, strides=2, padding="SAME")

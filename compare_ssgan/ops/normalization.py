@@ -1,0 +1,290 @@
+"""Normalisation layers under compare_gan's gin names.
+
+`standardize_batch` is the shared core (no scale, no offset): batch moments in training,
+moving averages or "accumulators" at inference, optionally over all replicas. The public
+gin references `@batch_norm`, `@self_modulated_batch_norm` (sBN), `@conditional_batch_norm`
+and `@no_batch_norm` are *layer factories*: an architecture calls
+`batch_norm_fn(name=..., use_sn=...)` once per normalisation site and then calls the layer
+as `bn(x, z=z, y=y, training=...)`.
+
+Keras 3 layers cannot carry `@gin.configurable` (it crashes at instantiation), so gin
+configures the factory functions and the layers stay plain.
+"""
+
+import inspect
+
+import gin
+import keras
+import tensorflow as tf
+
+from compare_ssgan.ops.layers import Linear
+
+
+@gin.configurable("standardize_batch")
+def standardize_batch_settings(decay=0.999, epsilon=1e-3, use_moving_averages=True,
+                               use_cross_replica_mean=None):
+  """compare_gan's `standardize_batch.*` (defaults are compare_gan's)."""
+  return dict(decay=float(decay), epsilon=float(epsilon),
+              use_moving_averages=bool(use_moving_averages),
+              use_cross_replica_mean=use_cross_replica_mean)
+
+
+def _use_cross_replica(setting):
+  if setting is not None:
+    return bool(setting)
+  # compare_gan: None means "on TPU".
+  if tf.distribute.has_strategy():
+    return isinstance(tf.distribute.get_strategy(),
+                      (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
+  return False
+
+
+def batch_moments(x, axes, cross_replica):
+  """Biased mean and variance over `axes`, optionally pooled over all replicas.
+
+  The pooled variance is mean_r(var_r + (mean_r - mean)^2), exact for equal shards, so a
+  2-replica step matches a 1-replica step up to rounding.
+  """
+  x32 = tf.cast(x, tf.float32)
+  mean = tf.reduce_mean(x32, axis=axes)
+  variance = tf.reduce_mean(tf.square(x32 - mean), axis=axes)
+  ctx = tf.distribute.get_replica_context()
+  if cross_replica and ctx is not None and ctx.num_replicas_in_sync > 1:
+    global_mean = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, mean)
+    variance = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
+                              variance + tf.square(mean - global_mean))
+    mean = global_mean
+  return mean, variance
+
+
+class StandardizeBatch(keras.layers.Layer):
+  """(x - mean) / sqrt(var + eps) over all axes but the last; no scale or offset.
+
+  State (all non-trainable):
+    * moving averages `moving_mean`, `moving_variance` (decay `decay`, no debiasing),
+      aggregated by MEAN across replicas; or, with `use_moving_averages=False`,
+    * accumulators `accu_mean`, `accu_variance`, `accu_counter` and the switch
+      `update_accus` (compare_gan's BigGAN "standing statistics"): at inference with
+      `update_accus == 1` each call adds its batch moments; inference uses their average.
+  """
+
+  def __init__(self, decay=0.999, epsilon=1e-3, use_moving_averages=True,
+               use_cross_replica_mean=None, **kwargs):
+    super().__init__(**kwargs)
+    self.decay = float(decay)
+    self.epsilon = float(epsilon)
+    self.use_moving_averages = bool(use_moving_averages)
+    self.use_cross_replica_mean = use_cross_replica_mean
+
+  def build(self, input_shape):
+    c = int(input_shape[-1])
+    kw = dict(trainable=False, autocast=False, aggregation="mean")
+    if self.use_moving_averages:
+      self.moving_mean = self.add_weight(name="moving_mean", shape=(c,), initializer="zeros", **kw)
+      self.moving_variance = self.add_weight(name="moving_variance", shape=(c,),
+                                             initializer="ones", **kw)
+    else:
+      self.accu_mean = self.add_weight(name="accu_mean", shape=(c,), initializer="zeros", **kw)
+      self.accu_variance = self.add_weight(name="accu_variance", shape=(c,),
+                                           initializer="zeros", **kw)
+      counter_kw = dict(kw, aggregation="only_first_replica")
+      self.accu_counter = self.add_weight(
+          name="accu_counter", shape=(), initializer=keras.initializers.Constant(1e-12),
+          **counter_kw)
+      self.update_accus = self.add_weight(name="update_accus", shape=(), dtype="int32",
+                                          initializer="zeros", **counter_kw)
+
+  def call(self, x, training=False):
+    axes = list(range(len(x.shape) - 1))
+    if training:
+      mean, variance = batch_moments(x, axes, _use_cross_replica(self.use_cross_replica_mean))
+      if self.use_moving_averages:
+        d = self.decay
+        self.moving_mean.assign(d * self.moving_mean + (1.0 - d) * mean)
+        self.moving_variance.assign(d * self.moving_variance + (1.0 - d) * variance)
+    elif self.use_moving_averages:
+      mean, variance = tf.convert_to_tensor(self.moving_mean), tf.convert_to_tensor(
+          self.moving_variance)
+    else:
+      mean, variance = self._accumulated_moments(x, axes)
+    inv = tf.math.rsqrt(variance + self.epsilon)
+    return (x - tf.cast(mean, x.dtype)) * tf.cast(inv, x.dtype)
+
+  def _accumulated_moments(self, x, axes):
+    """Inference with accumulators, as compare_gan's `_accumulated_moments_for_inference`."""
+    def accumulate():
+      mean, variance = batch_moments(x, axes, _use_cross_replica(self.use_cross_replica_mean))
+      self.accu_mean.assign_add(mean)
+      self.accu_variance.assign_add(variance)
+      self.accu_counter.assign_add(1.0)
+      return tf.identity(self.accu_mean), tf.identity(self.accu_variance), tf.identity(
+          self.accu_counter)
+
+    def read():
+      return (tf.identity(self.accu_mean), tf.identity(self.accu_variance),
+              tf.identity(self.accu_counter))
+
+    accu_mean, accu_var, counter = tf.cond(tf.equal(self.update_accus, 1), accumulate, read)
+    return accu_mean / counter, accu_var / counter
+
+
+def _standardize(name):
+  s = standardize_batch_settings()
+  return StandardizeBatch(name=name, **s)
+
+
+class BatchNorm(keras.layers.Layer):
+  """standardize_batch, then gamma (init 1) and beta (init 0) per channel."""
+
+  def __init__(self, center=True, scale=True, **kwargs):
+    super().__init__(**kwargs)
+    self.center, self.scale = bool(center), bool(scale)
+    self.standardize = _standardize("standardize")
+
+  def build(self, input_shape):
+    c = int(input_shape[-1])
+    self.gamma = self.add_weight(name="gamma", shape=(c,), initializer="ones") \
+        if self.scale else None
+    self.beta = self.add_weight(name="beta", shape=(c,), initializer="zeros") \
+        if self.center else None
+
+  def call(self, x, z=None, y=None, training=False):
+    del z, y
+    x = self.standardize(x, training=training)
+    if self.gamma is not None:
+      x = x * tf.cast(self.gamma, x.dtype)
+    if self.beta is not None:
+      x = x + tf.cast(self.beta, x.dtype)
+    return x
+
+
+def _modulate(x, gamma, beta):
+  shape = [-1] + [1] * (len(x.shape) - 2) + [x.shape[-1]]
+  return x * tf.reshape(tf.cast(gamma, x.dtype), shape) + tf.reshape(tf.cast(beta, x.dtype),
+                                                                       shape)
+
+
+class SelfModulatedBatchNorm(keras.layers.Layer):
+  """sBN (Chen et al. 2019): gamma, beta = f(z). hidden = ReLU(linear(z, 32)).
+
+  gamma's linear layer starts with bias 1 so the layer starts as plain standardisation.
+  """
+
+  def __init__(self, num_hidden=32, use_sn=False, **kwargs):
+    super().__init__(**kwargs)
+    self.num_hidden = int(num_hidden)
+    self.use_sn = bool(use_sn)
+    self.standardize = _standardize("standardize")
+    self.hidden = Linear(self.num_hidden, use_sn=use_sn, name="hidden") \
+        if self.num_hidden > 0 else None
+
+  def build(self, input_shape):
+    c = int(input_shape[-1])
+    self.gamma_fc = Linear(c, use_sn=self.use_sn, bias_start=1.0, name="gamma")
+    self.beta_fc = Linear(c, use_sn=self.use_sn, name="beta")
+
+  def call(self, x, z=None, y=None, training=False):
+    del y
+    if z is None:
+      raise ValueError("self_modulated_batch_norm needs z.")
+    x = self.standardize(x, training=training)
+    h = z
+    if self.hidden is not None:
+      h = tf.nn.relu(self.hidden(z, training=training))
+    return _modulate(x, self.gamma_fc(h, training=training), self.beta_fc(h, training=training))
+
+
+class ConditionalBatchNorm(keras.layers.Layer):
+  """cBN: gamma = yW_g, beta = yW_b (y one-hot), faithful to compare_gan.
+
+  compare_gan has no `+1` on gamma, so the layer starts with gamma ~ 0 (their issue #54).
+  `gamma_plus_one=True` uses gamma = 1 + yW_g instead (the usual BigGAN form).
+  """
+
+  def __init__(self, use_sn=False, use_bias=False, gamma_plus_one=False, **kwargs):
+    super().__init__(**kwargs)
+    self.use_sn, self.use_bias = bool(use_sn), bool(use_bias)
+    self.gamma_plus_one = bool(gamma_plus_one)
+    self.standardize = _standardize("standardize")
+
+  def build(self, input_shape):
+    c = int(input_shape[-1])
+    self.gamma_fc = Linear(c, use_sn=self.use_sn, use_bias=self.use_bias, name="gamma")
+    self.beta_fc = Linear(c, use_sn=self.use_sn, use_bias=self.use_bias, name="beta")
+
+  def call(self, x, z=None, y=None, training=False):
+    del z
+    if y is None:
+      raise ValueError("conditional_batch_norm needs labels y (set ModularGAN.conditional).")
+    x = self.standardize(x, training=training)
+    y = tf.cast(y, tf.float32)
+    gamma = self.gamma_fc(y, training=training)
+    if self.gamma_plus_one:
+      gamma = gamma + 1.0
+    return _modulate(x, gamma, self.beta_fc(y, training=training))
+
+
+class LayerNorm(keras.layers.Layer):
+  """tf.contrib.layers.layer_norm defaults: over all non-batch axes, gamma/beta per channel."""
+
+  def __init__(self, epsilon=1e-12, **kwargs):
+    super().__init__(**kwargs)
+    self.epsilon = float(epsilon)
+
+  def build(self, input_shape):
+    c = int(input_shape[-1])
+    self.gamma = self.add_weight(name="gamma", shape=(c,), initializer="ones")
+    self.beta = self.add_weight(name="beta", shape=(c,), initializer="zeros")
+
+  def call(self, x, training=False):
+    del training
+    axes = list(range(1, len(x.shape)))
+    mean, variance = tf.nn.moments(tf.cast(x, tf.float32), axes, keepdims=True)
+    x = (x - tf.cast(mean, x.dtype)) * tf.cast(tf.math.rsqrt(variance + self.epsilon), x.dtype)
+    return x * tf.cast(self.gamma, x.dtype) + tf.cast(self.beta, x.dtype)
+
+
+class Identity(keras.layers.Layer):
+  """What `@no_batch_norm` returns: the input unchanged."""
+
+  def call(self, x, z=None, y=None, training=False):
+    del z, y, training
+    return x
+
+
+# --- gin-visible factories ------------------------------------------------------------
+
+@gin.configurable("batch_norm")
+def batch_norm(name="batch_norm", center=True, scale=True):
+  return BatchNorm(center=center, scale=scale, name=name)
+
+
+@gin.configurable("self_modulated_batch_norm")
+def self_modulated_batch_norm(name="sbn", use_sn=False, num_hidden=32):
+  return SelfModulatedBatchNorm(num_hidden=num_hidden, use_sn=use_sn, name=name)
+
+
+@gin.configurable("conditional_batch_norm")
+def conditional_batch_norm(name="cbn", use_sn=False, use_bias=False, gamma_plus_one=False):
+  return ConditionalBatchNorm(use_sn=use_sn, use_bias=use_bias,
+                              gamma_plus_one=gamma_plus_one, name=name)
+
+
+@gin.configurable("no_batch_norm")
+def no_batch_norm(name="no_batch_norm"):
+  return Identity(name=name)
+
+
+def call_with_accepted_args(fn, **kwargs):
+  """Calls `fn` with the subset of `kwargs` it accepts (compare_gan's utility)."""
+  params = inspect.signature(fn).parameters
+  if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+    return fn(**kwargs)
+  return fn(**{k: v for k, v in kwargs.items() if k in params})
+
+
+def make_norm(batch_norm_fn, name, use_sn=False):
+  """An architecture's normalisation site: a layer, or Identity when no BN is configured."""
+  if batch_norm_fn is None:
+    return Identity(name=name)
+  return call_with_accepted_args(batch_norm_fn, name=name, use_sn=use_sn)
