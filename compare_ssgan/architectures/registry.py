@@ -13,6 +13,11 @@ from compare_ssgan.architectures.abstract_arch import (discriminator_options,
 ARCHITECTURES = {
     "resnet_cifar_arch": "resnet_cifar",
     "tiny_arch": "tiny",
+    "resnet5_arch": "resnet5",
+    "resnet_stl_arch": "resnet_stl",
+    "sndcgan_arch": "sndcgan",
+    "dcgan_arch": "dcgan",
+    "resnet_biggan_arch": "resnet_biggan",
 }
 
 

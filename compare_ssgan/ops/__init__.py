@@ -10,3 +10,4 @@ from compare_ssgan.ops.normalization import (BatchNorm, ConditionalBatchNorm, Id
                                              conditional_batch_norm, make_norm,
                                              no_batch_norm, self_modulated_batch_norm,
                                              standardize_batch_settings)
+from compare_ssgan.ops.attention import NonLocalBlock
