@@ -1,1 +1,19 @@
-"""Evaluation: FID, Inception Score, KID."""
+"""Evaluation: FID, Inception Score and KID (tf-gan's math), Inception, the eval loop.
+
+NumPy-level API: `frechet_distance`, `inception_score`, `kernel_distance` (and the 10-split
+IS, FID from stored statistics). Checkpoint-level API: `evaluate_checkpoint`,
+`append_scores_csv`. See WORKSPACE_NOTES.md "Evaluation protocol".
+"""
+
+from compare_ssgan.metrics.domain_classifier import domain_classifier
+from compare_ssgan.metrics.evaluation import (CLASSIFIERS, SCORE_KEYS, append_scores_csv,
+                                              eval_options, evaluate_checkpoint,
+                                              generate_images, get_classifier,
+                                              real_activations, write_score_summaries)
+from compare_ssgan.metrics.inception import (INCEPTION_TFHUB, FrozenGraphInception,
+                                             TFHubInception, inception_classifier,
+                                             preprocess_images)
+from compare_ssgan.metrics.scores import (activation_statistics, frechet_distance,
+                                          frechet_distance_from_statistics, inception_score,
+                                          inception_score_mean_std, inception_score_splits,
+                                          kernel_distance)

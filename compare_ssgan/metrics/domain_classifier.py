@@ -1,0 +1,158 @@
+"""A small CNN trained on the dataset itself: offline FID/IS for the built-in dataset.
+
+The demo runs without internet, so it cannot download Inception. Instead we train a small
+Keras CNN on the dataset's labelled training images (or, for an unlabelled dataset, on the
+self-supervised task of predicting rotations), deterministically and in a few seconds, cache
+its weights on disk, and use its penultimate layer as `pool_3` and its class scores as
+`logits`. Its Frechet distance is not comparable with an Inception FID; it is comparable
+across checkpoints of one run, which is what the demo needs (it should fall as G improves).
+"""
+
+import hashlib
+import os
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan.metrics.cache import default_cache_dir, key_digest
+from compare_ssgan.metrics.inception import BatchedClassifier
+
+_ARCH_VERSION = "v1"  # bump when the network or training changes: invalidates caches
+
+
+def build_model(resolution, num_classes, feature_dim=64, seed=0):
+  """Conv net [B, R, R, 3] in [0, 1] -> (features [B, feature_dim], logits [B, classes])."""
+  def init(i):
+    return keras.initializers.GlorotUniform(seed=seed * 100 + i)
+  inputs = keras.Input([resolution, resolution, 3])
+  x = (inputs - 0.5) * 2.0
+  x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init(0))(x)
+  x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu",
+                          kernel_initializer=init(1))(x)
+  x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu",
+                          kernel_initializer=init(2))(x)
+  x = keras.layers.GlobalAveragePooling2D()(x)
+  features = keras.layers.Dense(feature_dim, activation="relu", kernel_initializer=init(3),
+                                name="pool_3")(x)
+  logits = keras.layers.Dense(num_classes, kernel_initializer=init(4), name="logits")(features)
+  return keras.Model(inputs, [features, logits], name="domain_classifier")
+
+
+def _rotation_task(images):
+  """Unlabelled data: each image at 0/90/180/270 degrees, labelled by its rotation."""
+  rotated = [np.rot90(images, k, axes=(1, 2)) for k in range(4)]
+  labels = np.repeat(np.arange(4), len(images)).astype(np.int32)
+  return np.concatenate(rotated, axis=0), labels
+
+
+def train_model(images, labels, num_classes, steps=400, batch_size=64, learning_rate=2e-3,
+                feature_dim=64, seed=0):
+  """Trains `build_model` with Adam on a fixed, seeded batch order. Returns (model, accuracy).
+
+  No global seeds are touched: initialisers carry their own seeds and batches come from a
+  NumPy generator, so two calls give the same weights on the same machine.
+  """
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels, np.int32)
+  model = build_model(images.shape[1], num_classes, feature_dim=feature_dim, seed=seed)
+  optimizer = keras.optimizers.Adam(learning_rate)
+  optimizer.build(model.trainable_variables)
+
+  @tf.function
+  def step(x, y):
+    with tf.GradientTape() as tape:
+      _, logits = model(x, training=True)
+      loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+  rng = np.random.default_rng(seed)
+  order = np.array([], np.int64)
+  for _ in range(int(steps)):
+    if len(order) < batch_size:
+      order = np.concatenate([order, rng.permutation(len(images))])
+    idx, order = order[:batch_size], order[batch_size:]
+    step(tf.constant(images[idx]), tf.constant(labels[idx]))
+  _, logits = model(images[:1024], training=False)
+  accuracy = float(np.mean(np.argmax(logits, axis=1) == labels[:1024]))
+  return model, accuracy
+
+
+class DomainClassifier(BatchedClassifier):
+  """Callable classifier around a trained `build_model` network (inputs resized to it)."""
+
+  def __init__(self, model, name, accuracy=None, batch_size=256):
+    super().__init__(batch_size)
+    self.model = model
+    self.name = name
+    self.accuracy = accuracy
+    self.resolution = int(model.inputs[0].shape[1])
+
+  def _forward(self, images):
+    if images.shape[1] != self.resolution or images.shape[2] != self.resolution:
+      images = tf.image.resize(images, [self.resolution, self.resolution], method="bilinear")
+    features, logits = self.model(images, training=False)
+    return {"pool_3": features, "logits": logits}
+
+
+def _training_arrays(dataset, num_train, seed):
+  """The first `num_train` training images of `dataset` (in its seeded order) and labels."""
+  batch_size = 64
+  num_batches = int(np.ceil(num_train / batch_size))
+  images, labels = [], []
+  for batch in dataset.input_fn("train", batch_size, seed).take(num_batches):
+    images.append(np.asarray(batch["images"]))
+    labels.append(np.asarray(batch["labels"]))
+  return np.concatenate(images)[:num_train], np.concatenate(labels)[:num_train]
+
+
+@gin.configurable("domain_classifier")
+def domain_classifier(dataset=None, images=None, labels=None, num_classes=None, cache_dir=None,
+                      num_train=4096, steps=400, batch_size=64, feature_dim=64, seed=0):
+  """Trains (or loads from the cache) the domain classifier. gin: `domain_classifier.*`.
+
+  Give either `dataset` (an ImageDataset: its train split is used, cache keyed by
+  `dataset.identity`) or `images` [N, R, R, 3] in [0, 1] with `labels` (cache keyed by a
+  hash of the arrays). `num_classes` 0 or no labels: trains on rotation prediction instead.
+  """
+  if dataset is not None:
+    num_classes = dataset.num_classes if num_classes is None else num_classes
+    data_key = f"{dataset.identity}|train|{num_train}"
+  elif images is not None:
+    images = np.asarray(images, np.float32)
+    digest = hashlib.sha1(images.tobytes())
+    if labels is not None:
+      digest.update(np.asarray(labels, np.int64).tobytes())
+    data_key = "arrays|" + digest.hexdigest()
+  else:
+    raise ValueError("domain_classifier needs a dataset or (images, labels) arrays")
+  rotation = not num_classes or (dataset is None and labels is None)
+  name = "domain-" + key_digest(_ARCH_VERSION, data_key, num_classes, rotation, steps,
+                                batch_size, feature_dim, seed)
+  path = os.path.join(cache_dir or default_cache_dir(), "domain_classifier",
+                      f"{name}.weights.h5")
+
+  if dataset is not None:
+    resolution = dataset.resolution
+  else:
+    resolution = images.shape[1]
+  num_outputs = 4 if rotation else int(num_classes)
+  if os.path.exists(path):
+    model = build_model(resolution, num_outputs, feature_dim=feature_dim, seed=seed)
+    model.load_weights(path)
+    return DomainClassifier(model, name)
+
+  if dataset is not None:
+    images, labels = _training_arrays(dataset, num_train, seed)
+  if rotation:
+    images, labels = _rotation_task(images)
+  model, accuracy = train_model(images, labels, num_outputs, steps=steps,
+                                batch_size=batch_size, feature_dim=feature_dim, seed=seed)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  tmp = path[:-len(".weights.h5")] + f".tmp{os.getpid()}.weights.h5"
+  model.save_weights(tmp)
+  os.replace(tmp, path)  # atomic: concurrent evaluators never read a half-written file
+  return DomainClassifier(model, name, accuracy=accuracy)

@@ -1,0 +1,199 @@
+"""Scoring a checkpoint: compare_gan's evaluation protocol on a live GAN object.
+
+compare_gan (`eval_gan_lib.evaluate_tfhub_module`): N = dataset.eval_test_samples; fill BN
+accumulators with 204,800 samples first when G has them; generate with the EMA weights in
+batches of 64 from a fixed seed; score `num_eval_averaging_runs` (3) fake sets against the
+first N eval-split images and report mean/std/list per metric. We keep that protocol and add:
+real activations cached on disk across checkpoints (compare_gan recomputed them per
+checkpoint), KID by default, NaN samples recorded as NaN (compare_gan wrote 31337.0).
+"""
+
+import csv
+import os
+import time
+import warnings
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan.metrics import cache
+from compare_ssgan.metrics import scores
+from compare_ssgan.metrics.domain_classifier import domain_classifier
+from compare_ssgan.metrics.inception import inception_classifier
+
+METRICS = ("fid_score", "inception_score", "kid_score")
+SCORE_KEYS = tuple(f"{m}_{s}" for m in METRICS for s in ("mean", "std"))
+CLASSIFIERS = ("inception", "inception_graph", "domain")
+
+
+@gin.configurable("evaluation")
+def eval_options(classifier="inception", bn_accumulator_samples=204_800, batch_size=64,
+                 seed=42, kid_max_block_size=1024):
+  """Evaluation knobs not in `evaluate_checkpoint`'s contract. gin: `evaluation.*`.
+
+  Args:
+    classifier: "inception" (TF-Hub), "inception_graph" (compare_gan's frozen graph) or
+      "domain" (the offline domain classifier).
+    bn_accumulator_samples: fakes used to fill BN accumulators (compare_gan: 204,800).
+    batch_size: generator batch size (compare_gan: 64).
+    seed: eval z/labels of run r use seed + r, so every checkpoint sees the same z
+      (compare_gan fixed 42).
+    kid_max_block_size: KID block size (compare_gan/tf-gan: 1024).
+  """
+  return dict(classifier=classifier, bn_accumulator_samples=bn_accumulator_samples,
+              batch_size=batch_size, seed=seed, kid_max_block_size=kid_max_block_size)
+
+
+def get_classifier(classifier, dataset=None, cache_dir=None):
+  """A classifier object from a name in CLASSIFIERS, or `classifier` itself if callable."""
+  if callable(classifier):
+    return classifier
+  if classifier == "inception":
+    return inception_classifier()
+  if classifier == "inception_graph":
+    return inception_classifier(source="frozen_graph")
+  if classifier == "domain":
+    if dataset is None:
+      raise ValueError("the 'domain' classifier is trained on a dataset: pass one")
+    return domain_classifier(dataset=dataset, cache_dir=cache_dir)
+  raise ValueError(f"unknown classifier {classifier!r}; expected one of {CLASSIFIERS} "
+                   "or a callable images -> {'pool_3', 'logits'}")
+
+
+def real_activations(dataset, num_samples, classifier, cache_dir=None):
+  """Activations of the first `num_samples` eval-split images, cached on disk.
+
+  Key: dataset identity, split, N, resolution and classifier name. The readable key is stored
+  in the file and checked on load, so a hash collision cannot return foreign statistics.
+  """
+  split = getattr(dataset, "eval_split", "eval")
+  key = "|".join(str(p) for p in (dataset.identity, split, num_samples, dataset.resolution,
+                                  classifier.name))
+  path = os.path.join(cache_dir or cache.default_cache_dir(), "real_activations",
+                      cache.key_digest(key) + ".npz")
+  if os.path.exists(path):
+    data = cache.load_npz(path)
+    if str(data.get("key")) == key:
+      logging.info("Real activations from cache %s", path)
+      return {"pool_3": data["pool_3"], "logits": data["logits"]}
+  images = np.asarray(dataset.eval_images(num_samples), np.float32)
+  if len(images) != num_samples:
+    raise ValueError(f"dataset {dataset.name!r} gave {len(images)} eval images, "
+                     f"{num_samples} requested")
+  acts = classifier(images)
+  cache.save_npz_atomic(path, key=np.array(key), pool_3=acts["pool_3"], logits=acts["logits"])
+  logging.info("Real activations cached in %s", path)
+  return acts
+
+
+def generate_images(gan, num_samples, seed, batch_size=64):
+  """`num_samples` images in [0, 1] from the seeded eval z (and labels), EMA weights."""
+  z = gan.sample_eval_z(num_samples, seed)
+  num_classes = int(getattr(gan, "num_classes", 0) or 0)
+  labels = gan.sample_labels(num_samples, seed) if num_classes else None
+  batches = []
+  for start in range(0, num_samples, batch_size):
+    y = None
+    if labels is not None:
+      y = tf.one_hot(labels[start:start + batch_size], num_classes)
+    batches.append(np.asarray(gan.generate(z[start:start + batch_size], y, use_ema=True)))
+  return np.concatenate(batches, axis=0)[:num_samples].astype(np.float32)
+
+
+def _score_fake_set(real, fake, kid_block):
+  return {"fid_score": scores.frechet_distance(real["pool_3"], fake["pool_3"]),
+          "inception_score": scores.inception_score(fake["logits"]),
+          "kid_score": scores.kernel_distance(real["pool_3"], fake["pool_3"],
+                                              max_block_size=kid_block)[0]}
+
+
+def evaluate_checkpoint(gan, dataset, step, *, num_samples=None, num_averaging_runs=3,
+                        classifier=None, cache_dir=None):
+  """Scores the GAN's current weights: FID, IS, KID over `num_averaging_runs` fake sets.
+
+  Args:
+    gan: an object with the GAN evaluation helpers (`generate`, `sample_eval_z`,
+      `sample_labels`, `has_bn_accumulators`, `update_bn_accumulators`, `num_classes`).
+    dataset: an ImageDataset (`eval_images`, `identity`, `resolution`, `eval_test_samples`).
+    step: the checkpoint's global step (logged only).
+    num_samples: N real and N fake images; default `dataset.eval_test_samples`.
+    num_averaging_runs: fake sets, each from seed + r.
+    classifier: a name in CLASSIFIERS or a callable; default gin `evaluation.classifier`.
+    cache_dir: for real activations and domain classifiers; default
+      $COMPARE_SSGAN_CACHE_DIR or ~/.cache/compare_ssgan.
+  Returns:
+    {"<metric>_mean", "<metric>_std", "<metric>_list"} for fid_score, inception_score and
+    kid_score. A fake set with non-finite pixels scores NaN (with a warning).
+  """
+  opts = eval_options()
+  start_time = time.time()
+  num_samples = int(num_samples or dataset.eval_test_samples)
+  classifier = get_classifier(classifier or opts["classifier"], dataset, cache_dir)
+  if gan.has_bn_accumulators():
+    logging.info("Filling BN accumulators with %d samples", opts["bn_accumulator_samples"])
+    gan.update_bn_accumulators(opts["bn_accumulator_samples"], batch_size=opts["batch_size"],
+                               seed=opts["seed"])
+  real = real_activations(dataset, num_samples, classifier, cache_dir)
+
+  per_run = {m: [] for m in METRICS}
+  for run in range(int(num_averaging_runs)):
+    images = generate_images(gan, num_samples, opts["seed"] + run, opts["batch_size"])
+    if not np.all(np.isfinite(images)):
+      bad = int(np.sum(~np.all(np.isfinite(images.reshape(len(images), -1)), axis=1)))
+      warnings.warn(f"step {step}: {bad} of {num_samples} generated images contain NaN/Inf "
+                    f"(run {run}); recording NaN scores for this run")
+      for m in METRICS:
+        per_run[m].append(float("nan"))
+      continue
+    lo, hi = float(images.min()), float(images.max())
+    if lo < -1e-3 or hi > 1.0 + 1e-3:
+      warnings.warn(f"step {step}: generated images span [{lo:.3f}, {hi:.3f}], not [0, 1]; "
+                    "clipping before the classifier")
+    fake = classifier(np.clip(images, 0.0, 1.0))
+    for m, value in _score_fake_set(real, fake, opts["kid_max_block_size"]).items():
+      per_run[m].append(value)
+
+  results = {}
+  for m in METRICS:
+    values = np.array(per_run[m], np.float64)
+    results[f"{m}_mean"] = float(np.mean(values))
+    results[f"{m}_std"] = float(np.std(values))
+    results[f"{m}_list"] = [float(v) for v in values]
+  logging.info("Step %s (%s, N=%d, %d runs, %.1fs): FID %.3f +- %.3f, IS %.3f +- %.3f, "
+               "KID %.5f +- %.5f", step, classifier.name, num_samples, num_averaging_runs,
+               time.time() - start_time, *(results[k] for k in SCORE_KEYS))
+  return results
+
+
+def append_scores_csv(model_dir, step, results, filename="scores.csv"):
+  """Appends `step` and the six score keys to `model_dir/filename` (header on creation).
+
+  Floats are written with 6 decimals (compare_gan used 3, too few for KID); NaN as "nan".
+  """
+  path = os.path.join(model_dir, filename)
+  header = ["step", *SCORE_KEYS]
+  exists = tf.io.gfile.exists(path)
+  if exists:
+    with tf.io.gfile.GFile(path, "r") as f:
+      first = f.readline().strip()
+    if first and first.split(",") != header:
+      raise ValueError(f"{path} has columns {first!r}, expected {','.join(header)}")
+  tf.io.gfile.makedirs(model_dir)
+  with tf.io.gfile.GFile(path, "a") as f:
+    writer = csv.writer(f, lineterminator="\n")
+    if not exists:
+      writer.writerow(header)
+    writer.writerow([int(step)] + [f"{float(results[k]):.6f}" for k in SCORE_KEYS])
+  return path
+
+
+def write_score_summaries(model_dir, step, results, subdir="eval"):
+  """The six score keys as TensorBoard scalars in `model_dir/subdir`."""
+  writer = tf.summary.create_file_writer(os.path.join(model_dir, subdir))
+  with writer.as_default():
+    for key in SCORE_KEYS:
+      tf.summary.scalar(key, results[key], step=int(step))
+  writer.flush()
+  writer.close()
