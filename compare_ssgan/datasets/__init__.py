@@ -1,1 +1,12 @@
-"""Datasets following the element contract `{"images": [H,W,3] in [0,1], "labels": int32}`."""
+"""Datasets following the element contract `{"images": [H,W,3] in [0,1], "labels": int32}`.
+
+`get_dataset()` (gin `dataset.name`, `dataset.seed`, ...) returns an `ImageDataset`; see
+WORKSPACE_NOTES.md (Interfaces) and `core.py` for how the order is made a pure function of
+the seed. Importing this package registers every gin name (`dataset`, `builtin`,
+`image_folder`, `train_imagenet_transform`, `eval_imagenet_transform`).
+"""
+
+from compare_ssgan.datasets.core import ImageDataset
+from compare_ssgan.datasets.registry import DATASETS, get_dataset, set_tfds_data_dir
+
+__all__ = ["DATASETS", "ImageDataset", "get_dataset", "set_tfds_data_dir"]

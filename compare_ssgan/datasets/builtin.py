@@ -168,3 +168,23 @@ def builtin_sizes(num_train=10000, num_eval=1000, eval_test_samples=1000):
                      f"builtin.num_eval={num_eval}")
   return dict(num_train=int(num_train), num_eval=int(num_eval),
               eval_test_samples=int(eval_test_samples))
+
+
+def make_builtin(name, resolution, seed=547, **pipeline_kwargs):
+  """`builtin_16` / `builtin_32` as an `ImageDataset` (arrays generated on first use)."""
+  from compare_ssgan.datasets import core  # pylint: disable=import-outside-toplevel
+  sizes = builtin_sizes()
+  pipeline_kwargs = {k: v for k, v in pipeline_kwargs.items()
+                     if k in ("shuffle_buffer_size", "num_parallel_calls")}
+
+  def split_source(split, num):
+    return lambda: core.array_source(*generate(resolution, num, seed, split))
+
+  identity = (f"{name}-v{VERSION}-seed{seed}-train{sizes['num_train']}-"
+              f"eval{sizes['num_eval']}")
+  return core.ImageDataset(
+      name=name, resolution=resolution, num_classes=NUM_CLASSES,
+      eval_test_samples=sizes["eval_test_samples"], identity=identity, seed=seed,
+      sources={core.TRAIN: split_source("train", sizes["num_train"]),
+               core.EVAL: split_source("eval", sizes["num_eval"])},
+      **pipeline_kwargs)
