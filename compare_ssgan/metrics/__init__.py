@@ -5,7 +5,7 @@ IS, FID from stored statistics). Checkpoint-level API: `evaluate_checkpoint`,
 `append_scores_csv`. See WORKSPACE_NOTES.md "Evaluation protocol".
 """
 
-from compare_ssgan.metrics.domain_classifier import domain_classifier
+from compare_ssgan.metrics.domain_classifier import make_domain_classifier
 from compare_ssgan.metrics.evaluation import (CLASSIFIERS, SCORE_KEYS, append_scores_csv,
                                               eval_options, evaluate_checkpoint,
                                               generate_images, get_classifier,

@@ -110,8 +110,9 @@ def _training_arrays(dataset, num_train, seed):
 
 
 @gin.configurable("domain_classifier")
-def domain_classifier(dataset=None, images=None, labels=None, num_classes=None, cache_dir=None,
-                      num_train=4096, steps=400, batch_size=64, feature_dim=64, seed=0):
+def make_domain_classifier(dataset=None, images=None, labels=None, num_classes=None,
+                           cache_dir=None, num_train=4096, steps=400, batch_size=64,
+                           feature_dim=64, seed=0):
   """Trains (or loads from the cache) the domain classifier. gin: `domain_classifier.*`.
 
   Give either `dataset` (an ImageDataset: its train split is used, cache keyed by
@@ -128,7 +129,7 @@ def domain_classifier(dataset=None, images=None, labels=None, num_classes=None, 
       digest.update(np.asarray(labels, np.int64).tobytes())
     data_key = "arrays|" + digest.hexdigest()
   else:
-    raise ValueError("domain_classifier needs a dataset or (images, labels) arrays")
+    raise ValueError("make_domain_classifier needs a dataset or (images, labels) arrays")
   rotation = not num_classes or (dataset is None and labels is None)
   name = "domain-" + key_digest(_ARCH_VERSION, data_key, num_classes, rotation, steps,
                                 batch_size, feature_dim, seed)

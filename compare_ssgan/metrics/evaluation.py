@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from compare_ssgan.metrics import cache
 from compare_ssgan.metrics import scores
-from compare_ssgan.metrics.domain_classifier import domain_classifier
+from compare_ssgan.metrics.domain_classifier import make_domain_classifier
 from compare_ssgan.metrics.inception import inception_classifier
 
 METRICS = ("fid_score", "inception_score", "kid_score")
@@ -57,7 +57,7 @@ def get_classifier(classifier, dataset=None, cache_dir=None):
   if classifier == "domain":
     if dataset is None:
       raise ValueError("the 'domain' classifier is trained on a dataset: pass one")
-    return domain_classifier(dataset=dataset, cache_dir=cache_dir)
+    return make_domain_classifier(dataset=dataset, cache_dir=cache_dir)
   raise ValueError(f"unknown classifier {classifier!r}; expected one of {CLASSIFIERS} "
                    "or a callable images -> {'pool_3', 'logits'}")
 
@@ -190,10 +190,17 @@ def append_scores_csv(model_dir, step, results, filename="scores.csv"):
 
 
 def write_score_summaries(model_dir, step, results, subdir="eval"):
-  """The six score keys as TensorBoard scalars in `model_dir/subdir`."""
+  """The six score keys as TensorBoard scalars in `model_dir/subdir`.
+
+  Written with `tf.summary.write` and the scalars plugin's metadata, so TensorBoard need not
+  be installed (`tf.summary.scalar` raises without it).
+  """
+  metadata = tf.compat.v1.SummaryMetadata(
+      plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"))
   writer = tf.summary.create_file_writer(os.path.join(model_dir, subdir))
   with writer.as_default():
     for key in SCORE_KEYS:
-      tf.summary.scalar(key, results[key], step=int(step))
+      tf.summary.write(key, tf.constant(results[key], tf.float32), step=int(step),
+                       metadata=metadata)
   writer.flush()
   writer.close()
