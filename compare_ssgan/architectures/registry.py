@@ -36,20 +36,26 @@ def _module(name):
   return importlib.import_module(f"compare_ssgan.architectures.{ARCHITECTURES[name]}")
 
 
-def build_architecture(name, resolution, colors=3, z_dim=128, num_classes=0, build=True):
+def build_architecture(name, resolution, colors=3, z_dim=128, num_classes=0, build=True,
+                       parts=("G", "D")):
   """Builds (generator, discriminator) for `name`, reading `G.*`, `D.*` and the
-  architecture's own gin bindings. With `build`, weights are created on zeros."""
+  architecture's own gin bindings. With `build`, weights are created on zeros.
+  `parts=("G",)` builds only the generator (the other is None)."""
   module = _module(name)
   g_opts, d_opts = generator_options(), discriminator_options()
   image_shape = (int(resolution), int(resolution), int(colors))
-  gen = module.generator(image_shape=image_shape, z_dim=z_dim, num_classes=num_classes,
-                         batch_norm_fn=g_opts["batch_norm_fn"],
-                         spectral_norm=g_opts["spectral_norm"])
-  disc = module.discriminator(image_shape=image_shape, num_classes=num_classes,
-                              batch_norm_fn=d_opts["batch_norm_fn"],
-                              layer_norm=d_opts["layer_norm"],
-                              spectral_norm=d_opts["spectral_norm"])
-  if build:
-    gen.build_for_inputs()
-    disc.build_for_inputs()
+  gen = disc = None
+  if "G" in parts:
+    gen = module.generator(image_shape=image_shape, z_dim=z_dim, num_classes=num_classes,
+                           batch_norm_fn=g_opts["batch_norm_fn"],
+                           spectral_norm=g_opts["spectral_norm"])
+    if build:
+      gen.build_for_inputs()
+  if "D" in parts:
+    disc = module.discriminator(image_shape=image_shape, num_classes=num_classes,
+                                batch_norm_fn=d_opts["batch_norm_fn"],
+                                layer_norm=d_opts["layer_norm"],
+                                spectral_norm=d_opts["spectral_norm"])
+    if build:
+      disc.build_for_inputs()
   return gen, disc

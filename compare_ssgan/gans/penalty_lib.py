@@ -13,7 +13,9 @@ def _slope_penalty(discriminator, x_hat, y):
   with tf.GradientTape() as tape:
     tape.watch(x_hat)
     _, logits, _ = discriminator(x_hat, y, training=True)
-  grads = tape.gradient(tf.reduce_sum(tf.cast(logits, tf.float32)), x_hat)
+    # The sum must be recorded by the tape, or the gradient is None.
+    total = tf.reduce_sum(tf.cast(logits, tf.float32))
+  grads = tape.gradient(total, x_hat)
   grads = tf.cast(grads, tf.float32)
   slopes = tf.sqrt(1e-4 + tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
   return tf.reduce_mean(tf.square(slopes - 1.0))

@@ -1,0 +1,332 @@
+"""ModularGAN: the GAN training step of compare_gan, on any `tf.distribute` strategy.
+
+One G step (what `global_step` counts) = `disc_iters` D updates, each on a fresh batch of
+reals and fresh z, then one G update on its own fresh batch and z: compare_gan's TPU
+("unrolled") schedule, which also defines its GPU step counts. All randomness is stateless
+and keyed by (options.seed, global_step, purpose, global example index), see random.py.
+
+Per replica, losses are means over the replica's rows; Keras 3 optimizers SUM gradients
+over replicas, so each replica's loss is divided by the replica count to train on the mean
+over the global batch, exactly as one replica holding the whole batch.
+"""
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan import random as rng
+from compare_ssgan.architectures import build_architecture
+from compare_ssgan.gans import loss_lib, penalty_lib
+from compare_ssgan.ops.normalization import StandardizeBatch
+from compare_ssgan.options import options as get_options
+
+
+@gin.configurable("AdamOptimizer", module="tf.train")
+def adam_optimizer(learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, name="Adam"):
+  """`tf.train.AdamOptimizer` as compare_gan configs name it, with TF1's defaults.
+
+  TF1's epsilon was 1e-8 (Keras' default is 1e-7).
+  """
+  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2,
+                               epsilon=epsilon, name=name)
+
+
+def _check_false(**flags):
+  for name, value in flags.items():
+    if value:
+      raise ValueError(f"ModularGAN.{name}=True is not supported by compare_ssgan "
+                       "(see WORKSPACE_NOTES.md).")
+
+
+@gin.configurable("ModularGAN", denylist=["dataset", "strategy", "options"])
+class ModularGAN:
+  """Unconditional or conditional GAN with compare_gan's knobs (gin `ModularGAN.*`)."""
+
+  def __init__(self, dataset, strategy=None, options=None,
+               deprecated_split_disc_calls=False,
+               experimental_joint_gen_for_disc=False,
+               experimental_force_graph_unroll=False,
+               g_use_ema=False, ema_decay=0.9999, ema_start_step=40000,
+               g_optimizer_fn=adam_optimizer, d_optimizer_fn=None,
+               g_lr=0.0002, d_lr=None,
+               conditional=False, fit_label_distribution=False,
+               jit_compile=False):
+    _check_false(deprecated_split_disc_calls=deprecated_split_disc_calls,
+                 experimental_joint_gen_for_disc=experimental_joint_gen_for_disc)
+    del experimental_force_graph_unroll  # we always unroll, like compare_gan on TPU
+    self.dataset = dataset
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.options = dict(options) if options is not None else get_options()
+    self.num_replicas = int(self.strategy.num_replicas_in_sync)
+    self.batch_size = self.options["batch_size"]
+    if self.batch_size % self.num_replicas:
+      raise ValueError(f"options.batch_size={self.batch_size} does not split over "
+                       f"{self.num_replicas} replicas")
+    self.per_replica_batch = self.batch_size // self.num_replicas
+    self.disc_iters = self.options["disc_iters"]
+    if self.disc_iters < 1:
+      raise ValueError(f"options.disc_iters must be >= 1, got {self.disc_iters}")
+    self.z_dim = self.options["z_dim"]
+    self.seed = self.options["seed"]
+    self.lamba = self.options["lamba"]
+    self.g_use_ema = bool(g_use_ema)
+    self.ema_decay = float(ema_decay)
+    self.ema_start_step = int(ema_start_step)
+    self.g_optimizer_fn = g_optimizer_fn
+    self.d_optimizer_fn = d_optimizer_fn or g_optimizer_fn
+    self.g_lr = float(g_lr)
+    self.d_lr = float(d_lr) if d_lr is not None else self.g_lr
+    self.conditional = bool(conditional)
+    self.fit_label_distribution = bool(fit_label_distribution)
+    self.jit_compile = bool(jit_compile)
+    self.num_classes = int(getattr(dataset, "num_classes", 0) or 0) if self.conditional else 0
+    if self.conditional and self.num_classes < 2:
+      raise ValueError("ModularGAN.conditional=True needs a dataset with class labels, "
+                       f"{getattr(dataset, 'name', dataset)!r} has none")
+    self.generator = self.discriminator = self.rotation_head = self.generator_ema = None
+    self._train_loop_fn = None
+
+  # --- construction --------------------------------------------------------------------
+
+  @property
+  def num_sub_steps(self):
+    return self.disc_iters + 1
+
+  def build(self):
+    """Creates models, optimizers (built) and counters inside the strategy's scope."""
+    with self.strategy.scope():
+      self.generator, self.discriminator = build_architecture(
+          self.options["architecture"], self.dataset.resolution, colors=3,
+          z_dim=self.z_dim, num_classes=self.num_classes)
+      self.rotation_head = self._build_rotation_head()
+      if self.g_use_ema:
+        self.generator_ema, _ = build_architecture(
+            self.options["architecture"], self.dataset.resolution, colors=3,
+            z_dim=self.z_dim, num_classes=self.num_classes, parts=("G",))
+        for ema_var, var in zip(self.generator_ema.variables, self.generator.variables):
+          ema_var.assign(var)
+      self.g_optimizer = self.g_optimizer_fn(learning_rate=self.g_lr)
+      self.d_optimizer = self.d_optimizer_fn(learning_rate=self.d_lr)
+      self.g_optimizer.build(self.g_variables)
+      self.d_optimizer.build(self.d_variables)
+      counter = dict(dtype=tf.int64, trainable=False,
+                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+      self.global_step = tf.Variable(0, name="global_step", **counter)
+      self.disc_step = tf.Variable(0, name="global_step_disc", **counter)
+    self._check_variables()
+    replica_step = self._replica_step
+    if self.jit_compile:
+      replica_step = tf.function(replica_step, jit_compile=True)
+    self._replica_step_fn = replica_step
+    self._train_loop_fn = tf.function(self._train_loop)
+    return self
+
+  def _build_rotation_head(self):
+    return None
+
+  @property
+  def g_variables(self):
+    return list(self.generator.trainable_variables)
+
+  @property
+  def d_variables(self):
+    head = list(self.rotation_head.trainable_variables) if self.rotation_head else []
+    return list(self.discriminator.trainable_variables) + head
+
+  def _check_variables(self):
+    g_ids = {id(v) for v in self.g_variables}
+    shared = [v.path for v in self.d_variables if id(v) in g_ids]
+    if shared:
+      raise ValueError(f"variables shared by G and D: {shared}")
+
+  def apply_configured_learning_rates(self):
+    """Keras optimizers checkpoint their learning rate: re-apply gin's after a restore."""
+    self.g_optimizer.learning_rate.assign(self.g_lr)
+    self.d_optimizer.learning_rate.assign(self.d_lr)
+
+  # --- randomness ----------------------------------------------------------------------
+
+  def _z(self, step, purpose, sub=0):
+    z = rng.sample_z([self.batch_size, self.z_dim], rng.key(self.seed, step, purpose, sub))
+    return rng.replica_slice(z, self.per_replica_batch)
+
+  def _sampled_y(self, step, purpose, sub, real_y):
+    if not self.conditional:
+      return None
+    if self.fit_label_distribution:
+      return real_y
+    labels = tf.random.stateless_uniform([self.batch_size], rng.key(self.seed, step, purpose,
+                                                                   sub),
+                                         minval=0, maxval=self.num_classes, dtype=tf.int32)
+    labels = rng.replica_slice(labels, self.per_replica_batch)
+    return tf.one_hot(labels, self.num_classes)
+
+  def _unpack(self, batch):
+    images = tf.convert_to_tensor(batch["images"])
+    if images.shape[0] is not None and images.shape[0] != self.per_replica_batch:
+      raise ValueError(f"a replica got a batch of {images.shape[0]} images, expected "
+                       f"options.batch_size / replicas = {self.per_replica_batch}")
+    y = None
+    if self.conditional:
+      y = tf.one_hot(tf.cast(batch["labels"], tf.int32), self.num_classes)
+    return images, y
+
+  # --- losses --------------------------------------------------------------------------
+
+  def create_loss(self, images, y, fake, y_fake, penalty_seed=None, compute_penalty=True):
+    """compare_gan's ModularGAN.create_loss: one D call on [reals, fakes]."""
+    all_images = tf.concat([images, fake], axis=0)
+    all_y = tf.concat([y, y_fake], axis=0) if self.conditional else None
+    probs, logits, _ = self.discriminator(all_images, all_y, training=True)
+    d_real, d_fake = tf.split(probs, 2, axis=0)
+    d_real_logits, d_fake_logits = tf.split(logits, 2, axis=0)
+    return self._gan_losses(d_real, d_fake, d_real_logits, d_fake_logits, images, y, fake,
+                            penalty_seed, compute_penalty)
+
+  def _gan_losses(self, d_real, d_fake, d_real_logits, d_fake_logits, images, y, fake,
+                  penalty_seed, compute_penalty):
+    d_loss, d_loss_real, d_loss_fake, g_loss = loss_lib.get_losses(
+        d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits, d_fake_logits=d_fake_logits)
+    penalty = tf.constant(0.0)
+    if compute_penalty:
+      penalty = tf.cast(penalty_lib.get_penalty_loss(
+          discriminator=self.discriminator, x=images, x_fake=fake, y=y, seed=penalty_seed),
+                        tf.float32)
+    d_loss = d_loss + self.lamba * penalty
+    return {"d_loss": d_loss, "g_loss": g_loss, "penalty": penalty,
+            "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake}
+
+  # --- the step ------------------------------------------------------------------------
+
+  def d_metric_keys(self):
+    return ("d_loss", "penalty", "d_loss_real", "d_loss_fake")
+
+  def g_metric_keys(self):
+    return ("g_loss",)
+
+  def metric_keys(self):
+    return self.d_metric_keys() + self.g_metric_keys()
+
+  def d_gradients(self, batch, step, sub):
+    """(losses, gradients of this replica's share of the D loss) for D sub-step `sub`."""
+    images, y = self._unpack(batch)
+    y_fake = self._sampled_y(step, rng.LABELS_D, sub, y)
+    fake = tf.stop_gradient(self.generator(self._z(step, rng.Z_D, sub), y_fake, training=True))
+    with tf.GradientTape() as tape:
+      losses = self.create_loss(images, y, fake, y_fake,
+                                penalty_seed=rng.key(self.seed, step, rng.PENALTY, sub))
+      scaled = losses["d_loss"] / self.num_replicas
+    return losses, tape.gradient(scaled, self.d_variables)
+
+  def g_gradients(self, batch, step):
+    """(losses, gradients of this replica's share of the G loss) for the G update."""
+    images, y = self._unpack(batch)
+    y_fake = self._sampled_y(step, rng.LABELS_G, 0, y)
+    z = self._z(step, rng.Z_G)
+    with tf.GradientTape() as tape:
+      fake = self.generator(z, y_fake, training=True)
+      losses = self.create_loss(images, y, fake, y_fake, compute_penalty=False)
+      scaled = losses["g_loss"] / self.num_replicas
+    return losses, tape.gradient(scaled, self.g_variables)
+
+  def _d_update(self, batch, step, sub):
+    losses, grads = self.d_gradients(batch, step, sub)
+    self.d_optimizer.apply_gradients(zip(grads, self.d_variables))
+    return {k: losses[k] for k in self.d_metric_keys()}
+
+  def _g_update(self, batch, step):
+    losses, grads = self.g_gradients(batch, step)
+    self.g_optimizer.apply_gradients(zip(grads, self.g_variables))
+    return {k: losses[k] for k in self.g_metric_keys()}
+
+  def _update_ema(self, step):
+    decay = tf.where(step >= self.ema_start_step, self.ema_decay, 0.0)
+    for ema_var, var in zip(self.generator_ema.trainable_variables,
+                            self.generator.trainable_variables):
+      ema_var.assign(decay * ema_var + (1.0 - decay) * var)
+
+  def _replica_step(self, batches, step):
+    """One G step on one replica: disc_iters D updates, then one G update."""
+    metrics = {}
+    for sub in range(self.disc_iters):
+      metrics.update(self._d_update(batches[sub], step, sub))
+    metrics.update(self._g_update(batches[self.disc_iters], step))
+    if self.generator_ema is not None:
+      self._update_ema(step)
+    return {k: tf.cast(v, tf.float32) for k, v in metrics.items()}
+
+  def _train_loop(self, iterator, num_steps):
+    metrics = {k: tf.constant(0.0) for k in self.metric_keys()}
+    for _ in tf.range(num_steps):
+      batches = tuple(next(iterator) for _ in range(self.num_sub_steps))
+      step = self.global_step.read_value()
+      per_replica = self.strategy.run(self._replica_step_fn, args=(batches, step))
+      metrics = {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica[k], axis=None)
+                 for k in self.metric_keys()}
+      self.global_step.assign_add(1)
+      self.disc_step.assign_add(self.disc_iters)
+    return metrics
+
+  def train_loop(self, iterator, num_steps):
+    """Runs `num_steps` G steps in one host call; returns the last step's metrics.
+
+    `iterator` yields per-replica batches (a distributed iterator, or a plain tf.data
+    iterator on the default strategy); each G step consumes `disc_iters + 1` batches.
+    """
+    if self._train_loop_fn is None:
+      raise RuntimeError("call build() before train_loop()")
+    out = self._train_loop_fn(iterator, tf.constant(int(num_steps), tf.int64))
+    return {k: float(v) for k, v in out.items()}
+
+  # --- evaluation helpers (contract in WORKSPACE_NOTES.md) -----------------------------
+
+  def generate(self, z, y=None, use_ema=True):
+    """Images in [0, 1] in inference mode; EMA weights when present and `use_ema`."""
+    gen = self.generator
+    if use_ema and self.generator_ema is not None:
+      gen = self.generator_ema
+      # BN moving averages and SN vectors follow the raw G; accumulators are the EMA
+      # generator's own (filled by update_bn_accumulators).
+      for ema_var, var in zip(self.generator_ema.non_trainable_variables,
+                              self.generator.non_trainable_variables):
+        if "accu" not in var.path:
+          ema_var.assign(var)
+    return gen(tf.convert_to_tensor(z), y, training=False)
+
+  def sample_eval_z(self, num, seed):
+    return rng.sample_eval_z([int(num), self.z_dim], rng.key(seed, 0, rng.EVAL_Z)).numpy()
+
+  def sample_labels(self, num, seed):
+    if not self.conditional:
+      return np.zeros([int(num)], np.int32)
+    return tf.random.stateless_uniform([int(num)], rng.key(seed, 0, rng.EVAL_LABELS), minval=0,
+                                       maxval=self.num_classes, dtype=tf.int32).numpy()
+
+  def one_hot(self, labels):
+    return tf.one_hot(labels, self.num_classes) if self.conditional else None
+
+  def _accumulator_layers(self, model):
+    return [l for l in model._flatten_layers()  # pylint: disable=protected-access
+            if isinstance(l, StandardizeBatch) and not l.use_moving_averages]
+
+  def has_bn_accumulators(self):
+    return bool(self._accumulator_layers(self.generator))
+
+  def update_bn_accumulators(self, num_samples, batch_size=64, seed=0):
+    """compare_gan's standing statistics: fill G's accumulators with `num_samples` fakes."""
+    gens = [self.generator] + ([self.generator_ema] if self.generator_ema is not None else [])
+    for gen in gens:
+      layers = self._accumulator_layers(gen)
+      for layer in layers:
+        layer.accu_mean.assign(tf.zeros_like(layer.accu_mean))
+        layer.accu_variance.assign(tf.zeros_like(layer.accu_variance))
+        layer.accu_counter.assign(0.0)
+        layer.update_accus.assign(1)
+      for i in range(int(np.ceil(num_samples / batch_size))):
+        z = self.sample_eval_z(batch_size, seed + 1000003 * (i + 1))
+        y = self.one_hot(self.sample_labels(batch_size, seed + i))
+        gen(tf.convert_to_tensor(z), y, training=False)
+      for layer in layers:
+        layer.update_accus.assign(0)
+
