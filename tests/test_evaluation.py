@@ -216,3 +216,14 @@ def test_domain_classifier_is_deterministic_and_cached(tmp_path):
   # Unlabelled data: rotation prediction, 4 outputs.
   rot = dc.make_domain_classifier(images=images[:128], cache_dir=str(tmp_path / "a"), steps=5)
   assert rot(images[:3])["logits"].shape == (3, 4) and rot.name != first.name
+
+
+def test_real_split_train_is_a_separate_cache_entry(tmp_path):
+  gin.parse_config('evaluation.real_split = "train"')
+  classifier = CountingClassifier()
+  results = metrics.evaluate_checkpoint(FakeGAN(), FakeDataset(), 1, num_samples=300,
+                                        num_averaging_runs=1, classifier=classifier,
+                                        cache_dir=str(tmp_path))
+  assert np.isfinite(results["fid_score_mean"]) and classifier.num_calls == 600
+  train = metrics.real_images(FakeDataset(), 300, split="train")
+  np.testing.assert_array_equal(train, quadrant_images(2048, seed=547)[0][:300])

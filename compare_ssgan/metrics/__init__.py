@@ -9,7 +9,8 @@ from compare_ssgan.metrics.domain_classifier import make_domain_classifier
 from compare_ssgan.metrics.evaluation import (CLASSIFIERS, SCORE_KEYS, append_scores_csv,
                                               eval_options, evaluate_checkpoint,
                                               generate_images, get_classifier,
-                                              real_activations, write_score_summaries)
+                                              real_activations, real_images,
+                                              write_score_summaries)
 from compare_ssgan.metrics.inception import (INCEPTION_TFHUB, FrozenGraphInception,
                                              TFHubInception, inception_classifier,
                                              preprocess_images)

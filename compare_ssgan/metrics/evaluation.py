@@ -30,7 +30,7 @@ CLASSIFIERS = ("inception", "inception_graph", "domain")
 
 @gin.configurable("evaluation")
 def eval_options(classifier="inception", bn_accumulator_samples=204_800, batch_size=64,
-                 seed=42, kid_max_block_size=1024):
+                 seed=42, kid_max_block_size=1024, real_split="eval"):
   """Evaluation knobs not in `evaluate_checkpoint`'s contract. gin: `evaluation.*`.
 
   Args:
@@ -41,9 +41,12 @@ def eval_options(classifier="inception", bn_accumulator_samples=204_800, batch_s
     seed: eval z/labels of run r use seed + r, so every checkpoint sees the same z
       (compare_gan fixed 42).
     kid_max_block_size: KID block size (compare_gan/tf-gan: 1024).
+    real_split: "eval" (compare_gan and the paper: the first N eval-split images) or
+      "train" (Mimicry: N training images in the dataset's seeded order).
   """
   return dict(classifier=classifier, bn_accumulator_samples=bn_accumulator_samples,
-              batch_size=batch_size, seed=seed, kid_max_block_size=kid_max_block_size)
+              batch_size=batch_size, seed=seed, kid_max_block_size=kid_max_block_size,
+              real_split=real_split)
 
 
 def get_classifier(classifier, dataset=None, cache_dir=None):
@@ -62,13 +65,30 @@ def get_classifier(classifier, dataset=None, cache_dir=None):
                    "or a callable images -> {'pool_3', 'logits'}")
 
 
-def real_activations(dataset, num_samples, classifier, cache_dir=None):
-  """Activations of the first `num_samples` eval-split images, cached on disk.
+def real_images(dataset, num_samples, split="eval"):
+  """The first N images of a split: eval unshuffled; train in the dataset's seeded order."""
+  if split == "eval":
+    images = np.asarray(dataset.eval_images(num_samples), np.float32)
+  else:
+    batches, count = [], 0
+    for batch in dataset.input_fn(split, 250, getattr(dataset, "seed", 547)):
+      batches.append(np.asarray(batch["images"], np.float32))
+      count += len(batches[-1])
+      if count >= num_samples:
+        break
+    images = np.concatenate(batches)[:num_samples] if batches else np.zeros((0,))
+  if len(images) != num_samples:
+    raise ValueError(f"dataset {dataset.name!r} gave {len(images)} {split} images, "
+                     f"{num_samples} requested")
+  return images
+
+
+def real_activations(dataset, num_samples, classifier, cache_dir=None, split="eval"):
+  """Activations of the first `num_samples` images of `split`, cached on disk.
 
   Key: dataset identity, split, N, resolution and classifier name. The readable key is stored
   in the file and checked on load, so a hash collision cannot return foreign statistics.
   """
-  split = getattr(dataset, "eval_split", "eval")
   key = "|".join(str(p) for p in (dataset.identity, split, num_samples, dataset.resolution,
                                   classifier.name))
   path = os.path.join(cache_dir or cache.default_cache_dir(), "real_activations",
@@ -78,11 +98,7 @@ def real_activations(dataset, num_samples, classifier, cache_dir=None):
     if str(data.get("key")) == key:
       logging.info("Real activations from cache %s", path)
       return {"pool_3": data["pool_3"], "logits": data["logits"]}
-  images = np.asarray(dataset.eval_images(num_samples), np.float32)
-  if len(images) != num_samples:
-    raise ValueError(f"dataset {dataset.name!r} gave {len(images)} eval images, "
-                     f"{num_samples} requested")
-  acts = classifier(images)
+  acts = classifier(real_images(dataset, num_samples, split))
   cache.save_npz_atomic(path, key=np.array(key), pool_3=acts["pool_3"], logits=acts["logits"])
   logging.info("Real activations cached in %s", path)
   return acts
@@ -135,7 +151,7 @@ def evaluate_checkpoint(gan, dataset, step, *, num_samples=None, num_averaging_r
     logging.info("Filling BN accumulators with %d samples", opts["bn_accumulator_samples"])
     gan.update_bn_accumulators(opts["bn_accumulator_samples"], batch_size=opts["batch_size"],
                                seed=opts["seed"])
-  real = real_activations(dataset, num_samples, classifier, cache_dir)
+  real = real_activations(dataset, num_samples, classifier, cache_dir, opts["real_split"])
 
   per_run = {m: [] for m in METRICS}
   for run in range(int(num_averaging_runs)):

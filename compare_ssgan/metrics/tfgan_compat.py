@@ -73,10 +73,11 @@ def classifier_score_from_logits(logits):
 
 def kernel_classifier_distance_and_std_from_activations(activations1, activations2,
                                                         max_block_size=1024, dtype=None):
-  # tf-gan's KID reads `.shape.assert_has_rank`: it needs tensors, not arrays.
+  # tf-gan's KID calls `.shape.assert_has_rank`: it needs tensors, not arrays.
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   return classifier_metrics().kernel_classifier_distance_and_std_from_activations(
-      tf.convert_to_tensor(activations1), tf.convert_to_tensor(activations2), max_block_size=max_block_size, dtype=dtype)
+      tf.convert_to_tensor(activations1), tf.convert_to_tensor(activations2),
+      max_block_size=max_block_size, dtype=dtype)
 
 
 def trace_sqrt_product(sigma, sigma_v):
