@@ -78,10 +78,14 @@ def register_all():
 
 
 def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
-          finalize: bool = True) -> None:
+          finalize: bool = True, allow_unknown: Sequence[str] = ()) -> None:
   """Clears gin, then parses config files (paths or names) and bindings.
 
   Unknown configurables and unknown parameters raise `GinConfigError` naming them.
+  `allow_unknown` lists configurable names (e.g. `SSGAN`) whose bindings and references are
+  skipped if nothing registered them (for tools that run without those modules); parameters
+  of known configurables are still checked. A config that references a skipped
+  configurable cannot be finalized: pass `finalize=False` and rebind what you read.
   """
   register_all()
   gin.clear_config()
@@ -92,7 +96,7 @@ def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
   files = [resolve_config(c) for c in configs]
   try:
     gin.parse_config_files_and_bindings(files, list(bindings), finalize_config=False,
-                                        skip_unknown=False)
+                                        skip_unknown=list(allow_unknown) or False)
   except (ValueError, KeyError, TypeError) as e:
     raise GinConfigError(f"bad gin config or binding: {e}") from e
   if finalize:
@@ -112,6 +116,13 @@ def _bound_keys() -> List[tuple]:
   return keys
 
 
+def _minimal_selector(selector: str) -> str:
+  try:
+    return gin.config._REGISTRY.minimal_selector(selector)  # pylint: disable=protected-access
+  except (KeyError, ValueError):
+    return selector
+
+
 def _used_keys() -> set:
   used = set()
   for (scope, selector), params in gin.config._OPERATIVE_CONFIG.items():  # pylint: disable=protected-access
@@ -129,10 +140,12 @@ def unused_bindings(ignore: Iterable[str] = ()) -> List[str]:
     if (scope, selector, param) in used:
       continue
     name = selector.split(".")[-1] if "." in selector else selector
-    if selector in ignore or name in ignore:
+    # Report the selector as a config would spell it (`D`, not the module path).
+    short = _minimal_selector(selector)
+    if selector in ignore or name in ignore or short in ignore:
       continue
     prefix = f"{scope}/" if scope else ""
-    unused.append(f"{prefix}{selector}.{param}")
+    unused.append(f"{prefix}{short}.{param}")
   return sorted(unused)
 
 
