@@ -19,7 +19,21 @@ import tensorflow as tf
 from compare_ssgan.metrics.cache import default_cache_dir, key_digest
 from compare_ssgan.metrics.inception import BatchedClassifier
 
-_ARCH_VERSION = "v2"  # bump when the network or training changes: invalidates caches
+_ARCH_VERSION = "v3"  # bump when the network or training changes: invalidates caches
+
+
+class FeatureScale(keras.layers.Layer):
+  """Multiplies by a stored scalar, set after training so features have unit RMS.
+
+  KID's kernel (a.b/d + 1)^3 assumes Inception-sized activations; unscaled ReLU features of
+  a small CNN are large and make the unbiased estimate swing by thousands.
+  """
+
+  def build(self, input_shape):
+    self.scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="scale")
+
+  def call(self, x):
+    return x * self.scale
 
 
 def build_model(resolution, num_classes, feature_dim=64, seed=0):
@@ -39,7 +53,8 @@ def build_model(resolution, num_classes, feature_dim=64, seed=0):
   features = keras.layers.Dense(feature_dim, activation="relu", kernel_initializer=init(3),
                                 name="pool_3")(x)
   logits = keras.layers.Dense(num_classes, kernel_initializer=init(4), name="logits")(features)
-  return keras.Model(inputs, [features, logits], name="domain_classifier")
+  scaled = FeatureScale(name="feature_scale")(features)
+  return keras.Model(inputs, [scaled, logits], name="domain_classifier")
 
 
 def _rotation_task(images):
@@ -78,7 +93,9 @@ def train_model(images, labels, num_classes, steps=400, batch_size=64, learning_
       order = np.concatenate([order, rng.permutation(len(images))])
     idx, order = order[:batch_size], order[batch_size:]
     step(tf.constant(images[idx]), tf.constant(labels[idx]))
-  _, logits = model(images[:1024], training=False)
+  features, logits = model(images[:1024], training=False)
+  rms = float(np.sqrt(np.mean(np.square(features.numpy()))))
+  model.get_layer("feature_scale").scale.assign(1.0 / max(rms, 1e-6))
   accuracy = float(np.mean(np.argmax(logits, axis=1) == labels[:1024]))
   return model, accuracy
 
