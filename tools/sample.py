@@ -20,16 +20,21 @@ from absl import flags
 from absl import logging
 import numpy as np
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("model_dir", None, "The run's model directory.")
-flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
-flags.DEFINE_integer("num_samples", 10000, "Number of samples.")
-flags.DEFINE_string("output_dir", None, "Where to write (default: model_dir/samples-<step>).")
-flags.DEFINE_integer("seed", 42, "Eval z seed (evaluate_checkpoint's run r uses seed + r).")
-flags.DEFINE_boolean("ema", True, "Use the EMA generator when the run has one.")
-flags.DEFINE_integer("max_png", None, "Write at most this many PNGs (default: all).")
-flags.DEFINE_multi_string("gin_config", [], "Gin configs (default: the run's operative one).")
-flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings.")
+# A private flag registry: tools/evaluate.py imports this module beside its own flags.
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("model_dir", None, "The run's model directory.", flag_values=FLAGS)
+flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).", flag_values=FLAGS)
+flags.DEFINE_integer("num_samples", 10000, "Number of samples.", flag_values=FLAGS)
+flags.DEFINE_string("output_dir", None, "Where to write (default: model_dir/samples-<step>).",
+                    flag_values=FLAGS)
+flags.DEFINE_integer("seed", 42, "Eval z seed (evaluate_checkpoint's run r uses seed + r).",
+                    flag_values=FLAGS)
+flags.DEFINE_boolean("ema", True, "Use the EMA generator when the run has one.", flag_values=FLAGS)
+flags.DEFINE_integer("max_png", None, "Write at most this many PNGs (default: all).",
+                    flag_values=FLAGS)
+flags.DEFINE_multi_string("gin_config", [], "Gin configs (default: the run's operative one).",
+                    flag_values=FLAGS)
+flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings.", flag_values=FLAGS)
 
 
 def _latest_operative_config(model_dir, step=None):
@@ -103,7 +108,10 @@ def write_samples(images, labels, output_dir, max_png=None):
 
 
 def main(argv):
-  del argv
+  FLAGS(argv)
+  if not FLAGS.model_dir:
+    raise app.UsageError("--model_dir is required")
+  logging.set_verbosity(logging.INFO)
   gan, _, step = restore_gan(FLAGS.model_dir, FLAGS.step, FLAGS.gin_config, FLAGS.gin_bindings)
   images, labels = sample(gan, FLAGS.num_samples, FLAGS.seed, use_ema=FLAGS.ema)
   output_dir = FLAGS.output_dir or os.path.join(FLAGS.model_dir, f"samples-{step}")
@@ -112,5 +120,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  flags.mark_flag_as_required("model_dir")
-  sys.exit(app.run(main))
+  main(sys.argv)
