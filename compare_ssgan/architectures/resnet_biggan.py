@@ -16,8 +16,8 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
-from compare_ssgan.ops import (Conv2D, Linear, LayerNorm, NonLocalBlock, avg_pool2x2,
-                               batch_norm, conditional_batch_norm, make_norm, unpool)
+from compare_ssgan.ops import (BatchNorm, Conv2D, Linear, LayerNorm, NonLocalBlock,
+                               avg_pool2x2, conditional_batch_norm, make_norm, unpool)
 
 SEED_SIZE = 4
 
@@ -130,8 +130,9 @@ class BigGanGenerator(Generator):
                                            spectral_norm=sn, name=name))
       self.attention.append(NonLocalBlock(use_sn=sn, name="non_local_block")
                             if name in attention else None)
-    # The last norm is unconditional whatever G.batch_norm_fn is.
-    self.final_norm = batch_norm(name="final_norm")
+    # The last norm is plain BN (gamma, beta) whatever G.batch_norm_fn is, as in compare_gan
+    # (whose `batch_norm` takes no gin center/scale); `standardize_batch.*` still applies.
+    self.final_norm = BatchNorm(name="final_norm")
     self.final_conv = Conv2D(self.image_shape[2], 3, use_sn=sn, name="final_conv")
 
   def call(self, z, y=None, training=False):
