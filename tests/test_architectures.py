@@ -1,6 +1,8 @@
 """Architectures: compare_gan's parameter counts at full width, and a forward pass of every
 architecture at every supported resolution at reduced width (fast on CPU)."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -97,6 +99,20 @@ def test_resnet_biggan_counts_128_conditional():
   d_names = [v.path for v in disc.trainable_variables]
   assert not any("B6" in n and "shortcut" in n for n in d_names)
   assert any("B1" in n and "down_conv_shortcut" in n for n in d_names)
+
+
+@pytest.mark.skipif(not os.environ.get("COMPARE_SSGAN_SLOW"),
+                    reason="about 60 s on 2 CPU cores; set COMPARE_SSGAN_SLOW=1")
+@pytest.mark.parametrize("res,z_dim,attn,g_count,d_count", [
+    (256, 140, ("B5", "B2"), 82_097_604, 98_635_298),
+    (512, 160, ("B4", "B3"), 82_468_068, 98_801_378)])
+def test_resnet_biggan_counts_256_512(res, z_dim, attn, g_count, d_count):
+  """compare_gan's resnet_biggan docstring (cBN, 1000 classes)."""
+  bindings = ["G.batch_norm_fn = @conditional_batch_norm",
+              f"resnet_biggan.Generator.blocks_with_attention = '{attn[0]}'",
+              f"resnet_biggan.Discriminator.blocks_with_attention = '{attn[1]}'"]
+  gen, disc = _build("resnet_biggan_arch", res, bindings, z_dim=z_dim, num_classes=1000)
+  assert (trainable_count(gen), trainable_count(disc)) == (g_count, d_count)
 
 
 def test_sndcgan_feature_dims_at_full_width():
