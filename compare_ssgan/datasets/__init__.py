@@ -9,5 +9,6 @@ the seed. Importing this package registers every gin name (`dataset`, `builtin`,
 from compare_ssgan.datasets.core import ImageDataset
 from compare_ssgan.datasets.registry import DATASETS, get_dataset, set_tfds_data_dir
 from compare_ssgan.datasets import tfds_datasets  # noqa: F401,E402  (registers TFDS names)
+from compare_ssgan.datasets import image_folder  # noqa: F401,E402  (registers image_folder)
 
 __all__ = ["DATASETS", "ImageDataset", "get_dataset", "set_tfds_data_dir"]
