@@ -11,6 +11,8 @@ INSTALL_REQUIRES = [
     "tensorflow-hub>=0.16,<0.17",
     "tensorflow-gan==2.1.0",
     "tensorflow-probability>=0.24,<0.26",
+    # tf.summary.image/scalar need it (TF 2.21 no longer pulls it in).
+    "tensorboard>=2.16,<2.22",
     "gin-config==0.5.0",
     "absl-py>=1.0",
     "numpy>=1.26",

@@ -74,6 +74,7 @@ def register_all():
   import compare_ssgan.architectures  # noqa: F401
   import compare_ssgan.datasets  # noqa: F401
   import compare_ssgan.gans  # noqa: F401
+  import compare_ssgan.metrics  # noqa: F401
   import compare_ssgan.options  # noqa: F401
 
 
@@ -94,11 +95,17 @@ def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
     gin.add_config_file_search_path(root)
     _search_paths_added.add(root)
   files = [resolve_config(c) for c in configs]
+  cwd = os.getcwd()
   try:
+    # gin tries `include` paths relative to the working directory first (logging an error
+    # when that fails): parse from the config root, where they are meant to be found.
+    os.chdir(root)
     gin.parse_config_files_and_bindings(files, list(bindings), finalize_config=False,
                                         skip_unknown=list(allow_unknown) or False)
   except (ValueError, KeyError, TypeError) as e:
     raise GinConfigError(f"bad gin config or binding: {e}") from e
+  finally:
+    os.chdir(cwd)
   if finalize:
     gin.finalize()
 

@@ -72,7 +72,7 @@ def restore_gan(model_dir, step=None, gin_configs=(), gin_bindings=()):
   opts = options.options()
   gan = opts["gan_class"](dataset=dataset, strategy=tf.distribute.get_strategy())
   gan.build()
-  checkpointing.make_checkpoint(gan).restore(path).expect_partial()
+  checkpointing.restore(gan, path)
   logging.info("Restored %s (step %d)", path, step)
   return gan, dataset, step
 

@@ -63,6 +63,11 @@ def hinge(d_real_logits, d_fake_logits, d_real=None, d_fake=None):
 
 
 @gin.configurable("loss")
-def get_losses(fn=non_saturating, **kwargs):
-  """The loss chosen by `loss.fn`, applied to D's real/fake logits and probabilities."""
-  return fn(**kwargs)
+def loss_fn(fn=non_saturating):
+  """The loss function chosen by gin `loss.fn` (read when a GAN is built)."""
+  return fn
+
+
+def get_losses(fn=None, **kwargs):
+  """The loss `fn` (default: gin's `loss.fn`) applied to D's real/fake outputs."""
+  return (fn or loss_fn())(**kwargs)

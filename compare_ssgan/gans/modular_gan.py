@@ -80,6 +80,8 @@ class ModularGAN:
     self.conditional = bool(conditional)
     self.fit_label_distribution = bool(fit_label_distribution)
     self.jit_compile = bool(jit_compile)
+    self.loss_fn = loss_lib.loss_fn()
+    self.penalty_fn = penalty_lib.penalty_fn()
     self.num_classes = int(getattr(dataset, "num_classes", 0) or 0) if self.conditional else 0
     if self.conditional and self.num_classes < 2:
       raise ValueError("ModularGAN.conditional=True needs a dataset with class labels, "
@@ -94,7 +96,11 @@ class ModularGAN:
     return self.disc_iters + 1
 
   def build(self):
-    """Creates models, optimizers (built) and counters inside the strategy's scope."""
+    """Creates models, optimizers (built) and counters inside the strategy's scope.
+
+    Initial weights are a function of `options.seed`, so two runs of a config start equal.
+    """
+    keras.utils.set_random_seed(self.seed)
     with self.strategy.scope():
       self.generator, self.discriminator = build_architecture(
           self.options["architecture"], self.dataset.resolution, colors=3,
@@ -187,11 +193,11 @@ class ModularGAN:
   def _gan_losses(self, d_real, d_fake, d_real_logits, d_fake_logits, images, y, fake,
                   penalty_seed, compute_penalty):
     d_loss, d_loss_real, d_loss_fake, g_loss = loss_lib.get_losses(
-        d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits, d_fake_logits=d_fake_logits)
+        self.loss_fn, d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits, d_fake_logits=d_fake_logits)
     penalty = tf.constant(0.0)
     if compute_penalty:
       penalty = tf.cast(penalty_lib.get_penalty_loss(
-          discriminator=self.discriminator, x=images, x_fake=fake, y=y, seed=penalty_seed),
+          self.penalty_fn, discriminator=self.discriminator, x=images, x_fake=fake, y=y, seed=penalty_seed),
                         tf.float32)
     d_loss = d_loss + self.lamba * penalty
     return {"d_loss": d_loss, "g_loss": g_loss, "penalty": penalty,

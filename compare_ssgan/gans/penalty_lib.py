@@ -61,7 +61,13 @@ def l2_penalty(discriminator, **kwargs):
 
 
 @gin.configurable("penalty")
-def get_penalty_loss(fn=no_penalty, **kwargs):
-  """The penalty chosen by `penalty.fn`; arguments it does not accept are dropped."""
+def penalty_fn(fn=no_penalty):
+  """The penalty function chosen by gin `penalty.fn` (read when a GAN is built)."""
+  return fn
+
+
+def get_penalty_loss(fn=None, **kwargs):
+  """The penalty `fn` (default: gin's `penalty.fn`); arguments it does not accept are
+  dropped, as compare_gan's `call_with_accepted_args` did."""
   from compare_ssgan.ops import call_with_accepted_args  # pylint: disable=import-outside-toplevel
-  return call_with_accepted_args(fn, **kwargs)
+  return call_with_accepted_args(fn or penalty_fn(), **kwargs)

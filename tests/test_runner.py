@@ -1,0 +1,179 @@
+"""Runner and CLI: resume after SIGKILL, exact resume, progress artefacts, clear errors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_ssgan import checkpointing, gin_utils, runner
+
+CLI = [sys.executable, "-m", "compare_ssgan.main"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1",
+           CUDA_VISIBLE_DEVICES="")
+
+
+def _cli(args, timeout=600):
+  return subprocess.run(CLI + args, capture_output=True, text=True, env=ENV, timeout=timeout,
+                        cwd="/")
+
+
+def _experiment(model_dir, bindings=()):
+  gin_utils.parse(["test_tiny"], list(bindings))
+  return runner.Experiment(str(model_dir))
+
+
+def _weights(gan):
+  return [v.numpy() for v in gan.generator.variables] + \
+      [v.numpy() for v in gan.discriminator.variables + gan.rotation_head.variables]
+
+
+def test_resume_is_exact(tmp_path):
+  """Steps 0-4 in one go equal steps 0-2, a new process-like restart, then 2-4."""
+  full = _experiment(tmp_path / "full", ["options.training_steps = 4"])
+  runner.train(full, log=lambda _: None)
+  part = _experiment(tmp_path / "part", ["options.training_steps = 2"])
+  runner.train(part, log=lambda _: None)
+  assert runner.checkpoint_steps(tmp_path / "part") == [2]
+  logs = []
+  resumed = _experiment(tmp_path / "part", ["options.training_steps = 4"])
+  runner.train(resumed, log=logs.append)
+  assert any("Resumed from" in line and "step 2" in line for line in logs), logs
+  assert int(resumed.gan.global_step.numpy()) == 4
+  assert int(resumed.gan.disc_step.numpy()) == 4
+  for a, b in zip(_weights(full.gan), _weights(resumed.gan)):
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+  # Optimizer state was restored too (Adam's slots and counts).
+  assert int(resumed.gan.g_optimizer.iterations.numpy()) == 4
+
+
+def test_run_leaves_artefacts_and_progress(tmp_path):
+  logs = []
+  exp = _experiment(tmp_path, ["options.training_steps = 2"])
+  runner.train(exp, log=logs.append)
+  names = os.listdir(tmp_path)
+  assert runner.TRAIN_DONE in names and "operative_config-0.gin" in names
+  assert any(n.startswith("events.out.tfevents") for n in names)
+  assert os.listdir(tmp_path / "samples") == ["samples_00000002.png"]
+  png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples" / "samples_00000002.png")))
+  assert png.shape == (8 * 16, 8 * 16, 3)
+  # Every model variable is in the checkpoint, SN `u` vectors and BN statistics included.
+  stored = {n for n, _ in tf.train.list_variables(str(tmp_path / "ckpt-2"))}
+  gan = exp.gan
+  for prefix, model in [("generator", gan.generator), ("discriminator", gan.discriminator),
+                        ("rotation_head", gan.rotation_head)]:
+    assert sum(n.startswith(prefix + "/") for n in stored) == len(model.variables), prefix
+  assert sum("u_var" in n for n in stored) == sum("u_var" in v.path for v in
+                                                  gan.discriminator.variables +
+                                                  gan.rotation_head.variables) > 0
+  line = [l for l in logs if l.startswith("step 2/2")][0]
+  for part in ("d_loss", "g_loss", "rot_acc_real", "steps/s", "images/s", "ETA"):
+    assert part in line
+
+
+def test_nan_loss_stops_with_clear_message(tmp_path):
+  exp = _experiment(tmp_path, ["options.training_steps = 4", "ModularGAN.g_lr = 1e38",
+                               "ModularGAN.d_lr = 1e38"])
+  with pytest.raises(runner.TrainingDiverged, match="at step"):
+    runner.train(exp, log=lambda _: None)
+
+
+def test_sigkill_then_restart_finishes(tmp_path):
+  model_dir = str(tmp_path / "run")
+  args = ["--gin_config", "test_tiny", "--model_dir", model_dir,
+          "--gin_bindings", "options.training_steps = 8"]
+  proc = subprocess.Popen(CLI + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          env=ENV, cwd="/")
+  deadline = time.time() + 300
+  while time.time() < deadline and not runner.checkpoint_steps(model_dir):
+    if proc.poll() is not None:
+      break
+    time.sleep(0.5)
+  assert runner.checkpoint_steps(model_dir), "no checkpoint before the kill"
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  kept = runner.checkpoint_steps(model_dir)
+  assert not os.path.exists(os.path.join(model_dir, runner.TRAIN_DONE)) or kept[-1] == 8
+  result = _cli(args)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "Resumed from" in result.stderr
+  steps = runner.checkpoint_steps(model_dir)
+  assert steps[-1] == 8 and set(kept) <= set(steps)
+  assert os.path.exists(os.path.join(model_dir, runner.TRAIN_DONE))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--gin_bindings", "SSGAN.weight_rotation_los_d = 1.0"], "weight_rotation_los_d"),
+    (["--gin_bindings", "resnet5.Generator.ch = 8"], "resnet5.Generator.ch"),
+    (["--gin_bindings", "options.architecture = 'resnet_nope'"], "resnet_nope"),
+    (["--gin_bindings", "dataset.name = 'cifar11'"], "cifar11"),
+    (["--strategy", "mirrored", "--cpu_replicas", "3"], "does not split"),
+])
+def test_bad_input_gives_one_clear_line(tmp_path, args, message):
+  model_dir = str(tmp_path / "run")
+  result = _cli(["--gin_config", "test_tiny", "--model_dir", model_dir] + args)
+  assert result.returncode != 0
+  errors = [l for l in result.stderr.splitlines() if l.startswith("compare_ssgan: error:")]
+  assert len(errors) == 1 and message in errors[0], result.stderr[-3000:]
+  assert not runner.checkpoint_steps(model_dir)
+
+
+def test_missing_required_binding_and_unwritable_dir(tmp_path):
+  result = _cli(["--gin_bindings", "options.batch_size = 4", "--model_dir", str(tmp_path)])
+  assert result.returncode != 0 and "compare_ssgan: error:" in result.stderr
+  assert "training_steps" in result.stderr or "gan_class" in result.stderr
+  blocker = tmp_path / "file"
+  blocker.write_text("x")
+  result = _cli(["--gin_config", "test_tiny", "--model_dir", str(blocker / "sub")])
+  assert result.returncode != 0 and "not writable" in result.stderr
+
+
+def test_existing_checkpoints_survive_a_bad_restart(tmp_path):
+  exp = _experiment(tmp_path, ["options.training_steps = 2"])
+  runner.train(exp, log=lambda _: None)
+  before = sorted(os.listdir(tmp_path))
+  result = _cli(["--gin_config", "test_tiny", "--model_dir", str(tmp_path),
+                 "--gin_bindings", "options.batch_size = 3", "--strategy", "mirrored",
+                 "--cpu_replicas", "2"])
+  assert result.returncode != 0
+  assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_mirrored_two_cpu_replicas_through_cli(tmp_path):
+  result = _cli(["--gin_config", "test_tiny", "--model_dir", str(tmp_path),
+                 "--strategy", "mirrored", "--cpu_replicas", "2",
+                 "--gin_bindings", "options.training_steps = 2"])
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "with 2 replica(s)" in result.stderr
+  assert runner.checkpoint_steps(tmp_path) == [2]
+
+
+@pytest.mark.slow
+def test_two_process_multi_worker_smoke(tmp_path):
+  """Two workers on localhost under MultiWorkerMirroredStrategy train 2 steps."""
+  import json  # pylint: disable=import-outside-toplevel
+  import socket  # pylint: disable=import-outside-toplevel
+  ports = []
+  for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    ports.append(s.getsockname()[1])
+    s.close()
+  cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+  procs = []
+  for i in range(2):
+    env = dict(ENV, TF_CONFIG=json.dumps({"cluster": cluster,
+                                          "task": {"type": "worker", "index": i}}))
+    procs.append(subprocess.Popen(
+        CLI + ["--gin_config", "test_tiny", "--model_dir", str(tmp_path),
+               "--strategy", "multi_worker", "--gin_bindings", "options.training_steps = 2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/"))
+  outs = [p.communicate(timeout=600) for p in procs]
+  for p, (_, err) in zip(procs, outs):
+    assert p.returncode == 0, err[-3000:]
+  assert runner.checkpoint_steps(tmp_path) == [2]
+  assert os.path.exists(tmp_path / runner.TRAIN_DONE)
