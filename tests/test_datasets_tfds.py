@@ -216,3 +216,15 @@ def test_tfds_data_dir_is_passed(monkeypatch):
     finally:
       datasets.set_tfds_data_dir(None)
   assert seen == ["/data/tfds", "/from/flag"]
+
+
+def test_celeb_a_resize_is_tf1_bilinear():
+  """compare_gan resized with TF1's resize_images: source x = j * scale (no half pixels)."""
+  def ramp(i):
+    img = np.zeros((218, 178, 3), np.uint8)
+    img[..., 1] = np.clip(np.arange(178) - 9, 0, 255)[None, :]   # crop columns 9..168 -> 0..159
+    return img
+
+  with _mock(ramp, []):
+    ev = datasets.get_dataset("celeb_a").eval_images(1)
+  np.testing.assert_allclose(ev[0, 10, :, 1], 2.5 * np.arange(64) / 255, atol=1e-5)

@@ -36,6 +36,12 @@ def _folder(root):
   _save(f"{root}/b/green.bmp", _rgb(16, 16, [0, 255, 0]))
   with open(f"{root}/b/corrupt.png", "wb") as f:
     f.write(open(f"{root}/a/red.png", "rb").read()[:40])                 # truncated
+  big = np.zeros((240, 320, 3), np.uint8)
+  big[:, :160, 0] = 255
+  big[:, 160:, 2] = 255
+  _save(f"{root}/a/big.jpg", big, quality=95)          # decoded at reduced DCT scale
+  with open(f"{root}/b/cut.jpg", "wb") as f:
+    f.write(open(f"{root}/a/big.jpg", "rb").read()[:700])   # truncated JPEG
   open(f"{root}/b/empty.jpg", "wb").close()
   with open(f"{root}/b/notes.png", "w") as f:
     f.write("not an image at all\n")
@@ -65,13 +71,17 @@ def test_odd_files_skipped_and_everything_rgb(tmp_path, caplog):
   _folder(tmp_path)
   with caplog.at_level(logging.WARNING):
     ds = _configure(tmp_path, eval_fraction=0.2)
-  assert sorted(ds.skipped_files) == ["b/corrupt.png", "b/empty.jpg", "b/notes.png"]
+  assert sorted(ds.skipped_files) == ["b/corrupt.png", "b/cut.jpg", "b/empty.jpg",
+                                      "b/notes.png"]
   assert ds.ignored_files == ["readme.txt"]
-  assert "skipped 3" in caplog.text and "ignored 1" in caplog.text
+  assert "skipped 4" in caplog.text and "ignored 1" in caplog.text
   files = sorted(ds.files["train"] + ds.files["eval"])
-  assert files == ["a/deep/gray.png", "a/red.png", "a/wide.jpg", "b/green.bmp", "b/rgba.png",
-                   "b/rgba.webp"]
+  assert files == ["a/big.jpg", "a/deep/gray.png", "a/red.png", "a/wide.jpg", "b/green.bmp",
+                   "b/rgba.png", "b/rgba.webp"]
   assert len(ds.files["eval"]) == 2 and ds.eval_test_samples == 2 and ds.num_classes == 0
+  big = _image(ds, "a/big.jpg")     # centre square of a 320x240 photo: left red, right blue
+  np.testing.assert_allclose(big[:, :6], np.broadcast_to([1, 0, 0], (16, 6, 3)), atol=0.06)
+  np.testing.assert_allclose(big[:, -6:], np.broadcast_to([0, 0, 1], (16, 6, 3)), atol=0.06)
   np.testing.assert_allclose(_image(ds, "a/red.png"), np.broadcast_to([1, 0, 0], (16, 16, 3)),
                              atol=1e-6)
   np.testing.assert_allclose(_image(ds, "a/deep/gray.png"), 128 / 255, atol=1e-6)

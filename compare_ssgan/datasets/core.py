@@ -92,13 +92,25 @@ def center_crop_square(image):
   return tf.image.crop_to_bounding_box(image, (h - size) // 2, (w - size) // 2, size, size)
 
 
-def resize(image, resolution, antialias=False):
-  """Bilinear resize to [resolution, resolution] (skipped when already that size)."""
+def resize(image, resolution, antialias=False, tf1=False):
+  """Bilinear resize to [resolution, resolution] (skipped when already that size).
+
+  `tf1=True` reproduces TF1's `tf.image.resize_images` (compare_gan's): no half-pixel
+  centres, no antialiasing. TF2's `tf.image.resize` samples at half-pixel centres and gives
+  different pixels, which would shift real-image FID statistics.
+  """
   shape = tf.shape(image)
   same = tf.logical_and(tf.equal(shape[0], resolution), tf.equal(shape[1], resolution))
-  out = tf.cond(same, lambda: tf.cast(image, tf.float32),
-                lambda: tf.image.resize(image, [resolution, resolution], method="bilinear",
-                                        antialias=antialias))
+
+  def do_resize():
+    if tf1:
+      return tf.raw_ops.ResizeBilinear(images=tf.cast(image, tf.float32)[None],
+                                       size=[resolution, resolution], align_corners=False,
+                                       half_pixel_centers=False)[0]
+    return tf.image.resize(image, [resolution, resolution], method="bilinear",
+                           antialias=antialias)
+
+  out = tf.cond(same, lambda: tf.cast(image, tf.float32), do_resize)
   out.set_shape([resolution, resolution, image.shape[-1]])
   return out
 

@@ -71,21 +71,38 @@ def scan(path, use_class_subfolders=False):
   return sorted(images), others
 
 
-def _decode(contents):
-  """Bytes -> float32 [H, W, C] in [0, 1], C in 1..4 (PNG/JPEG/WebP/BMP/GIF first frame)."""
-  image = tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=tf.uint8)
+def _decode(contents, min_side=None):
+  """Bytes -> float32 [H, W, C] in [0, 1], C in 1..4 (PNG/JPEG/WebP/BMP/GIF first frame).
+
+  With `min_side`, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling)
+  while its shorter side stays >= `min_side`: photos are usually far larger than the
+  training resolution, and full-size decoding dominates the pipeline's cost.
+  """
+  def any_format():
+    return tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=tf.uint8)
+
+  def jpeg():
+    shape = tf.io.extract_jpeg_shape(contents)
+    short = tf.minimum(shape[0], shape[1])
+    index = tf.add_n([tf.cast(short >= k * min_side, tf.int32) for k in (2, 4, 8)])
+    return tf.switch_case(index, [lambda r=r: tf.io.decode_jpeg(contents, ratio=r)
+                                  for r in (1, 2, 4, 8)])
+
+  if min_side is None:
+    image = any_format()
+  else:
+    is_jpeg = tf.equal(tf.strings.substr(contents, 0, 3), b"\xff\xd8\xff")
+    image = tf.cond(is_jpeg, jpeg, any_format)
   return tf.cast(image, tf.float32) / 255.0
 
 
-def validate(paths, num_parallel_calls=core.AUTOTUNE):
+def validate(paths, min_side=None, num_parallel_calls=core.AUTOTUNE):
   """Boolean mask of the files the pipeline's decoder reads as a non-empty 1-4 channel image."""
   if not paths:
     return np.zeros((0,), bool)
 
   def check(i, p):
-    image = tf.io.decode_image(tf.io.read_file(p), channels=0, expand_animations=False,
-                               dtype=tf.uint8)
-    shape = tf.shape(image)
+    shape = tf.shape(_decode(tf.io.read_file(p), min_side))
     ok = tf.reduce_all([shape[0] > 0, shape[1] > 0, shape[2] >= 1, shape[2] <= 4])
     with tf.control_dependencies([tf.debugging.Assert(ok, [p, shape])]):
       return tf.identity(i)
@@ -112,7 +129,7 @@ def make_image_folder(name="image_folder", seed=547, shuffle_buffer_size=10000,
   root, resolution = opts["path"], opts["resolution"]
   candidates, others = scan(root, opts["use_class_subfolders"])
   full = [os.path.join(root, r) for r in candidates]
-  ok = validate(full, num_parallel_calls)
+  ok = validate(full, resolution, num_parallel_calls)
   bad = [r for r, good in zip(candidates, ok) if not good]
   if bad:
     logging.warning("image_folder: skipped %d unreadable/corrupt/empty image file(s) of %d "
@@ -173,7 +190,8 @@ def make_image_folder(name="image_folder", seed=547, shuffle_buffer_size=10000,
 
     def decode(record, key, training):
       del key, training
-      image = core.to_rgb(_decode(tf.io.read_file(record["path"])), alpha_background)
+      image = core.to_rgb(_decode(tf.io.read_file(record["path"]), resolution),
+                           alpha_background)
       image = core.resize(core.center_crop_square(image), resolution, antialias=True)
       return {"images": tf.clip_by_value(image, 0.0, 1.0), "labels": record["label"]}
 

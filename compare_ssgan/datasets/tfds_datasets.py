@@ -47,8 +47,8 @@ def imagenet_crop(image, key, crop_method, resolution):
   """compare_gan's ImageNet transform, with stateless randomness keyed by `key`.
 
   distorted: `sample_distorted_bounding_box` (aspect 1.0, area [0.5, 1.0]); random: a random
-  square of side min(H, W); middle: the central such square; none: no crop. Then bilinear
-  resize to `resolution`.
+  square of side min(H, W); middle: the central such square; none: no crop. Then TF1-style
+  bilinear resize to `resolution`.
   """
   if crop_method == "distorted":
     begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
@@ -66,13 +66,13 @@ def imagenet_crop(image, key, crop_method, resolution):
   elif crop_method == "middle":
     image = core.center_crop_square(image)
   image.set_shape([None, None, 3])
-  return core.resize(image, resolution)
+  return core.resize(image, resolution, tf1=True)
 
 
 def _celeb_a(image, key, training, resolution):
   del key, training
   image = tf.image.resize_with_crop_or_pad(image, 160, 160)
-  return core.resize(image, resolution)
+  return core.resize(image, resolution, tf1=True)
 
 
 def _lsun(image, key, training, resolution):
