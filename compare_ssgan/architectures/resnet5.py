@@ -12,7 +12,7 @@ import math
 import gin
 import tensorflow as tf
 
-from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
+from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
 
@@ -27,7 +27,7 @@ def _up_layers(resolution):
   return int(n)
 
 
-class ResNet5Generator(Generator):
+class ResNet5Generator(ResNetGenerator):
   def __init__(self, ch=64, channels=(8, 8, 4, 4, 2, 1), **kwargs):
     super().__init__(**kwargs)
     h, w, colors = self.image_shape
@@ -39,6 +39,7 @@ class ResNet5Generator(Generator):
       raise ValueError(f"resnet5.Generator.channels needs 6 multipliers, got {channels}")
     sn = self.spectral_norm
     self.seed_channels = self.ch * self.channels[0]
+    self.seed_shape = (SEED_SIZE, SEED_SIZE, self.seed_channels)
     self.fc_noise = Linear(SEED_SIZE * SEED_SIZE * self.seed_channels, name="fc_noise")
     self.blocks = [ResNetBlock(self.ch * self.channels[i + 1], "up" if i < up_layers else "none",
                                True, self.batch_norm_fn, spectral_norm=sn, name=f"B{i + 1}")
@@ -46,16 +47,8 @@ class ResNet5Generator(Generator):
     self.final_norm = make_norm(self.batch_norm_fn, "final_norm", use_sn=sn)
     self.final_conv = Conv2D(colors, 3, name="final_conv")
 
-  def call(self, z, y=None, training=False):
-    net = self.fc_noise(z, training=training)
-    net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, self.seed_channels])
-    for block in self.blocks:
-      net = block(net, z=z, y=y, training=training)
-    net = self.final_norm(net, z=z, y=y, training=training)
-    return tf.nn.sigmoid(self.final_conv(tf.nn.relu(net), training=training))
 
-
-class ResNet5Discriminator(Discriminator):
+class ResNet5Discriminator(ResNetDiscriminator):
   def __init__(self, ch=64, channels=(1, 2, 4, 4, 8, 8), **kwargs):
     super().__init__(**kwargs)
     self.ch, self.channels = int(ch), tuple(int(c) for c in channels)
@@ -69,18 +62,7 @@ class ResNet5Discriminator(Discriminator):
                                layer_norm=self.layer_norm, spectral_norm=sn, name=f"B{i}")
                    for i, width in enumerate(widths)]
     self.final_fc = Linear(1, use_sn=sn, name="disc_final_fc")
-
-  @property
-  def feature_dim(self):
-    return self.ch * self.channels[-1]
-
-  def call(self, x, y=None, training=False):
-    net = x
-    for block in self.blocks:
-      net = block(net, y=y, training=training)
-    h = tf.reduce_mean(tf.nn.relu(net), axis=[1, 2])
-    logits = self.final_fc(h, training=training)
-    return tf.nn.sigmoid(logits), logits, h
+    self.feature_width = self.ch * self.channels[-1]
 
 
 @gin.configurable("Generator", module="resnet5")

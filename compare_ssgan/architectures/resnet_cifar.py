@@ -6,9 +6,8 @@ compare_gan's widths: G ch=256, D ch=128 (G 5,846,019 params without BN, D 1,483
 """
 
 import gin
-import tensorflow as tf
 
-from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
+from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
 
@@ -20,59 +19,33 @@ def _unsupported(**flags):
                      "compare_ssgan (the paper's configs leave it False).")
 
 
-class ResNetCifarGenerator(Generator):
+class ResNetCifarGenerator(ResNetGenerator):
   def __init__(self, ch=256, **kwargs):
     super().__init__(**kwargs)
     h, w, colors = self.image_shape
     if h != w or h % 8:
       raise ValueError(f"resnet_cifar_arch needs square images divisible by 8, got {h}x{w}")
     self.ch = int(ch)
-    self.start = h // 8
+    self.seed_shape = (h // 8, h // 8, self.ch)
     sn = self.spectral_norm
-    self.fc_noise = Linear(self.start * self.start * self.ch, use_sn=sn, name="fc_noise")
+    self.fc_noise = Linear((h // 8) ** 2 * self.ch, use_sn=sn, name="fc_noise")
     self.blocks = [ResNetBlock(self.ch, "up", True, self.batch_norm_fn, spectral_norm=sn,
                                name=f"B{i + 1}") for i in range(3)]
     self.final_norm = make_norm(self.batch_norm_fn, "final_norm", use_sn=sn)
     self.final_conv = Conv2D(colors, 3, use_sn=sn, name="final_conv")
 
-  def call(self, z, y=None, training=False):
-    net = self.fc_noise(z, training=training)
-    net = tf.reshape(net, [-1, self.start, self.start, self.ch])
-    for block in self.blocks:
-      net = block(net, z=z, y=y, training=training)
-    net = self.final_norm(net, z=z, y=y, training=training)
-    net = self.final_conv(tf.nn.relu(net), training=training)
-    return tf.nn.sigmoid(net)
 
-
-class ResNetCifarDiscriminator(Discriminator):
+class ResNetCifarDiscriminator(ResNetDiscriminator):
   def __init__(self, ch=128, project_y=False, **kwargs):
     super().__init__(**kwargs)
-    self.ch = int(ch)
+    self.ch = self.feature_width = int(ch)
     sn = self.spectral_norm
     self.blocks = [ResNetBlock(self.ch, "down" if i < 2 else "none", False, self.batch_norm_fn,
                                layer_norm=self.layer_norm, spectral_norm=sn, name=f"B{i + 1}")
                    for i in range(4)]
     self.final_fc = Linear(1, use_sn=sn, name="disc_final_fc")
-    self.project_y = bool(project_y)
-    self.embedding = Linear(self.ch, use_sn=sn, use_bias=False, name="embedding_fc") \
-        if self.project_y else None
-
-  @property
-  def feature_dim(self):
-    return self.ch
-
-  def call(self, x, y=None, training=False):
-    net = x
-    for block in self.blocks:
-      net = block(net, y=y, training=training)
-    h = tf.reduce_mean(tf.nn.relu(net), axis=[1, 2])
-    logits = self.final_fc(h, training=training)
-    if self.embedding is not None:
-      if y is None:
-        raise ValueError("resnet_cifar.Discriminator.project_y needs labels y.")
-      logits += tf.reduce_sum(self.embedding(y, training=training) * h, axis=1, keepdims=True)
-    return tf.nn.sigmoid(logits), logits, h
+    if project_y:
+      self.embedding = Linear(self.ch, use_sn=sn, use_bias=False, name="embedding_fc")
 
 
 @gin.configurable("Generator", module="resnet_cifar")

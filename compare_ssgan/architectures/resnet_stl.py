@@ -9,36 +9,28 @@ compare_gan fixes ch=64 and 48x48 (6x6 seed); any multiple of 8 works here.
 import gin
 import tensorflow as tf
 
-from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
+from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
 
 
-class ResNetStlGenerator(Generator):
+class ResNetStlGenerator(ResNetGenerator):
   def __init__(self, ch=64, **kwargs):
     super().__init__(**kwargs)
     h, w, colors = self.image_shape
     if h != w or h % 8:
       raise ValueError(f"resnet_stl_arch needs square images divisible by 8, got {h}x{w}")
     self.ch = int(ch)
-    self.start = h // 8
+    self.seed_shape = (h // 8, h // 8, 8 * self.ch)
     sn = self.spectral_norm
-    self.fc_noise = Linear(self.start * self.start * 8 * self.ch, name="fc_noise")
+    self.fc_noise = Linear((h // 8) ** 2 * 8 * self.ch, name="fc_noise")
     self.blocks = [ResNetBlock(self.ch * m, "up", True, self.batch_norm_fn, spectral_norm=sn,
                                name=f"B{i + 1}") for i, m in enumerate((4, 2, 1))]
     self.final_norm = make_norm(self.batch_norm_fn, "final_norm", use_sn=sn)
     self.final_conv = Conv2D(colors, 3, name="final_conv")
 
-  def call(self, z, y=None, training=False):
-    net = self.fc_noise(z, training=training)
-    net = tf.reshape(net, [-1, self.start, self.start, 8 * self.ch])
-    for block in self.blocks:
-      net = block(net, z=z, y=y, training=training)
-    net = self.final_norm(net, z=z, y=y, training=training)
-    return tf.nn.sigmoid(self.final_conv(tf.nn.relu(net), training=training))
 
-
-class ResNetStlDiscriminator(Discriminator):
+class ResNetStlDiscriminator(ResNetDiscriminator):
   def __init__(self, ch=64, **kwargs):
     super().__init__(**kwargs)
     self.ch = int(ch)
@@ -48,18 +40,7 @@ class ResNetStlDiscriminator(Discriminator):
                                layer_norm=self.layer_norm, spectral_norm=sn, name=f"B{i}")
                    for i, (m, scale) in enumerate(layout)]
     self.final_fc = Linear(1, use_sn=sn, name="disc_final_fc")
-
-  @property
-  def feature_dim(self):
-    return 16 * self.ch
-
-  def call(self, x, y=None, training=False):
-    net = x
-    for block in self.blocks:
-      net = block(net, y=y, training=training)
-    h = tf.reduce_mean(tf.nn.relu(net), axis=[1, 2])
-    logits = self.final_fc(h, training=training)
-    return tf.nn.sigmoid(logits), logits, h
+    self.feature_width = 16 * self.ch
 
 
 @gin.configurable("Generator", module="resnet_stl")

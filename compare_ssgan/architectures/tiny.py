@@ -7,9 +7,8 @@ D: log2(res/4) "down" blocks then one "none" block -> ReLU -> mean -> fc.
 import math
 
 import gin
-import tensorflow as tf
 
-from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
+from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
 
@@ -21,52 +20,32 @@ def _num_blocks(resolution):
   return n
 
 
-class TinyGenerator(Generator):
+class TinyGenerator(ResNetGenerator):
   def __init__(self, ch=16, **kwargs):
     super().__init__(**kwargs)
     h, _, colors = self.image_shape
     self.ch = int(ch)
     sn = self.spectral_norm
+    self.seed_shape = (4, 4, self.ch)
     self.fc_noise = Linear(4 * 4 * self.ch, use_sn=sn, name="fc_noise")
     self.blocks = [ResNetBlock(self.ch, "up", True, self.batch_norm_fn, spectral_norm=sn,
                                name=f"B{i + 1}") for i in range(_num_blocks(h))]
     self.final_norm = make_norm(self.batch_norm_fn, "final_norm", use_sn=sn)
     self.final_conv = Conv2D(colors, 3, use_sn=sn, name="final_conv")
 
-  def call(self, z, y=None, training=False):
-    net = tf.reshape(self.fc_noise(z, training=training), [-1, 4, 4, self.ch])
-    for block in self.blocks:
-      net = block(net, z=z, y=y, training=training)
-    net = self.final_norm(net, z=z, y=y, training=training)
-    return tf.nn.sigmoid(self.final_conv(tf.nn.relu(net), training=training))
 
-
-class TinyDiscriminator(Discriminator):
+class TinyDiscriminator(ResNetDiscriminator):
   def __init__(self, ch=16, project_y=False, **kwargs):
     super().__init__(**kwargs)
-    self.ch = int(ch)
+    self.ch = self.feature_width = int(ch)
     sn = self.spectral_norm
     n = _num_blocks(self.image_shape[0])
     self.blocks = [ResNetBlock(self.ch, "down" if i < n else "none", False, self.batch_norm_fn,
                                layer_norm=self.layer_norm, spectral_norm=sn, name=f"B{i + 1}")
                    for i in range(n + 1)]
     self.final_fc = Linear(1, use_sn=sn, name="disc_final_fc")
-    self.embedding = Linear(self.ch, use_sn=sn, use_bias=False, name="embedding_fc") \
-        if project_y else None
-
-  @property
-  def feature_dim(self):
-    return self.ch
-
-  def call(self, x, y=None, training=False):
-    net = x
-    for block in self.blocks:
-      net = block(net, y=y, training=training)
-    h = tf.reduce_mean(tf.nn.relu(net), axis=[1, 2])
-    logits = self.final_fc(h, training=training)
-    if self.embedding is not None:
-      logits += tf.reduce_sum(self.embedding(y, training=training) * h, axis=1, keepdims=True)
-    return tf.nn.sigmoid(logits), logits, h
+    if project_y:
+      self.embedding = Linear(self.ch, use_sn=sn, use_bias=False, name="embedding_fc")
 
 
 @gin.configurable("Generator", module="tiny")
