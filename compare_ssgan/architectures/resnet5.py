@@ -10,7 +10,6 @@ At 128 with ch=64: G 13,786,115 (batch_norm), D 15,086,529.
 import math
 
 import gin
-import tensorflow as tf
 
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock

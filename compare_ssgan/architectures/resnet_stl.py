@@ -7,7 +7,6 @@ compare_gan fixes ch=64 and 48x48 (6x6 seed); any multiple of 8 works here.
 """
 
 import gin
-import tensorflow as tf
 
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
