@@ -33,7 +33,7 @@ setuptools.setup(
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "matplotlib>=3.5"],
         "plots": ["matplotlib>=3.5"],
     },
     entry_points={"console_scripts": ["compare_ssgan=compare_ssgan.main:run"]},

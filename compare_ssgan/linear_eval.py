@@ -1,0 +1,186 @@
+"""Representation quality of a frozen discriminator: linear probes on each D block.
+
+Chen et al. (2019), section "Representation quality": freeze D, take the output of each
+ResNet block, pool it, and fit a multinomial logistic regression on labelled training
+images; report top-1 accuracy on held-out images, per block.
+
+Here:
+  * features of block b = pool(ReLU(output of block b)), run in inference mode (SN uses the
+    stored `u`, no BN statistics move). The ReLU is what the next block (or D's head) applies
+    first, so for the last block with `pool="avg"` the features are exactly D's own
+    `features` output (tested) for the mean-pooled ResNet discriminators.
+  * pool "avg": global average over H, W -> [N, C]. pool "adaptive": area average to an
+    s x s grid, with s the largest divisor-free size such that s*s*C <= `max_dim`
+    (the paper reduces large maps by average pooling before the probe; its exact target size
+    is not established by our sources, so "adaptive" is offered, "avg" is the default).
+  * features are standardised with the TRAIN mean / std, then W, b minimise
+    mean cross-entropy + l2/2 * ||W||^2 with full-batch L-BFGS (tensorflow-probability),
+    from zeros: deterministic for given features.
+Architectures whose discriminator keeps `self.blocks` (tiny, resnet_cifar, resnet5,
+resnet_stl, resnet_biggan with its attention sites) are supported.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+POOLS = ("avg", "adaptive")
+
+
+def discriminator_stages(discriminator):
+  """[(name, fn(net, training) -> net)] for D's blocks (attention folded into its block)."""
+  blocks = getattr(discriminator, "blocks", None)
+  if not blocks:
+    raise ValueError(f"{type(discriminator).__name__} has no `blocks`: linear evaluation "
+                     "supports the ResNet-family discriminators (tiny_arch, resnet_cifar_arch, "
+                     "resnet5_arch, resnet_stl_arch, resnet_biggan_arch)")
+  attention = getattr(discriminator, "attention", None) or [None] * len(blocks)
+  stages = []
+  for i, (block, attn) in enumerate(zip(blocks, attention)):
+    def stage(net, training=False, block=block, attn=attn):
+      net = block(net, y=None, training=training)
+      if attn is not None:
+        net = attn(net, training=training)
+      return net
+    stages.append((getattr(block, "name", None) or f"block{i}", stage))
+  return stages
+
+
+def adaptive_size(height, channels, max_dim):
+  """Largest s <= height with s*s*channels <= max_dim (at least 1)."""
+  s = int(height)
+  while s > 1 and s * s * channels > max_dim:
+    s -= 1
+  return s
+
+
+def pool_features(net, pool="avg", max_dim=9216):
+  """[N, H, W, C] -> [N, F]: ReLU then global average ("avg") or area pooling ("adaptive")."""
+  net = tf.nn.relu(tf.cast(net, tf.float32))
+  if pool == "avg":
+    return tf.reduce_mean(net, axis=[1, 2])
+  if pool == "adaptive":
+    h, c = int(net.shape[1]), int(net.shape[-1])
+    s = adaptive_size(h, c, max_dim)
+    if s != h:
+      net = tf.image.resize(net, [s, s], method="area")
+    return tf.reshape(net, [-1, s * s * c])
+  raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+
+
+def block_features(discriminator, images, pool="avg", max_dim=9216, batch_size=256):
+  """{block name: float32 numpy [N, F_b]} for images [N, H, W, 3] in [0, 1]."""
+  stages = discriminator_stages(discriminator)
+
+  @tf.function(input_signature=[tf.TensorSpec([None, *np.shape(images)[1:]], tf.float32)])
+  def forward(x):
+    outs, net = [], x
+    for _, stage in stages:
+      net = stage(net, training=False)
+      outs.append(pool_features(net, pool, max_dim))
+    return outs
+
+  chunks = [[] for _ in stages]
+  images = np.asarray(images, np.float32)
+  for start in range(0, len(images), batch_size):
+    for i, f in enumerate(forward(tf.constant(images[start:start + batch_size]))):
+      chunks[i].append(f.numpy())
+  return {name: np.concatenate(c, axis=0) for (name, _), c in zip(stages, chunks)}
+
+
+def labelled_images(dataset, split, num):
+  """(images float32 [n, H, W, 3], labels int32 [n]); train in the seeded order, eval in
+  file order. `n` = min(num, split size) for eval; train repeats, so exactly `num`."""
+  if split == "eval":
+    num = min(int(num), dataset.num_examples("eval"))
+    return dataset.eval_images(num), dataset.eval_labels(num)
+  images, labels, count = [], [], 0
+  for batch in dataset.input_fn("train", 250, getattr(dataset, "seed", 547)):
+    images.append(batch["images"].numpy())
+    labels.append(batch["labels"].numpy())
+    count += len(images[-1])
+    if count >= num:
+      break
+  return (np.concatenate(images)[:num].astype(np.float32),
+          np.concatenate(labels)[:num].astype(np.int32))
+
+
+@tf.function(input_signature=[tf.TensorSpec([None, None], tf.float64),
+                              tf.TensorSpec([None, None], tf.float64),
+                              tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.int32),
+                              tf.TensorSpec([], tf.float64)])
+def _lbfgs_fit(x, y, l2, max_iterations, tolerance):
+  """L-BFGS on mean CE + l2/2 ||W||^2 from zeros; traced once per process (dynamic shapes).
+
+  Returns (params [D*K + K] = flattened W then b, converged, iterations).
+  """
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  d, k = tf.shape(x)[1], tf.shape(y)[1]
+
+  def loss_and_grad(params):
+    with tf.GradientTape() as tape:
+      tape.watch(params)
+      w = tf.reshape(params[:d * k], [d, k])
+      logits = x @ w + params[d * k:]
+      loss = (tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y, logits))
+              + 0.5 * l2 * tf.reduce_sum(w * w))
+    return loss, tape.gradient(loss, params)
+
+  result = tfp.optimizer.lbfgs_minimize(
+      loss_and_grad, initial_position=tf.zeros([d * k + k], tf.float64),
+      max_iterations=max_iterations, tolerance=tolerance)
+  return result.position, result.converged, result.num_iterations
+
+
+class LogisticRegression:
+  """Multinomial logistic regression, full-batch L-BFGS on standardised features."""
+
+  def __init__(self, num_classes, l2=1e-3, max_iterations=500, tolerance=1e-6):
+    self.num_classes = int(num_classes)
+    self.l2 = float(l2)
+    self.max_iterations = int(max_iterations)
+    self.tolerance = float(tolerance)
+    self.mean = self.std = self.w = self.b = None
+    self.converged = None
+    self.num_iterations = None
+
+  def _standardise(self, x):
+    return (np.asarray(x, np.float64) - self.mean) / self.std
+
+  def fit(self, features, labels):
+    features = np.asarray(features, np.float64)
+    self.mean = features.mean(axis=0)
+    self.std = features.std(axis=0) + 1e-6
+    x = tf.constant(self._standardise(features))
+    y = tf.one_hot(np.asarray(labels, np.int32), self.num_classes, dtype=tf.float64)
+    position, converged, iterations = _lbfgs_fit(
+        x, y, tf.constant(self.l2, tf.float64), tf.constant(self.max_iterations, tf.int32),
+        tf.constant(self.tolerance, tf.float64))
+    d, k = features.shape[1], self.num_classes
+    params = position.numpy()
+    self.w, self.b = params[:d * k].reshape(d, k), params[d * k:]
+    self.converged = bool(converged.numpy())
+    self.num_iterations = int(iterations.numpy())
+    return self
+
+  def predict(self, features):
+    return np.argmax(self._standardise(features) @ self.w + self.b, axis=1).astype(np.int32)
+
+  def accuracy(self, features, labels):
+    return float(np.mean(self.predict(features) == np.asarray(labels)))
+
+
+def linear_eval(discriminator, train_images, train_labels, eval_images, eval_labels,
+                num_classes, pool="avg", max_dim=9216, l2=1e-3, max_iterations=500):
+  """Per D block: {name: {"eval_accuracy", "train_accuracy", "feature_dim", ...}}."""
+  train_f = block_features(discriminator, train_images, pool, max_dim)
+  eval_f = block_features(discriminator, eval_images, pool, max_dim)
+  results = {}
+  for name, features in train_f.items():
+    clf = LogisticRegression(num_classes, l2=l2, max_iterations=max_iterations)
+    clf.fit(features, train_labels)
+    results[name] = {"eval_accuracy": clf.accuracy(eval_f[name], eval_labels),
+                     "train_accuracy": clf.accuracy(features, train_labels),
+                     "feature_dim": int(features.shape[1]),
+                     "lbfgs_iterations": clf.num_iterations,
+                     "converged": clf.converged}
+  return results

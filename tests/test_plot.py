@@ -1,0 +1,92 @@
+"""tools/plot.py: metric curves and sample grids from runs made by a 2-step training."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from compare_ssgan import gin_utils, metrics, runner
+
+pytest.importorskip("matplotlib")
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+sys.path.insert(0, TOOLS)
+
+import plot  # noqa: E402  pylint: disable=wrong-import-position
+
+Image = pytest.importorskip("PIL.Image")
+
+
+# The same small run for every tools test file (test_export, test_linear_eval, test_plot):
+# trained once per pytest session in its base temp dir. EMA on with a fast decay, so EMA
+# and raw weights differ after 2 steps.
+RUN_BINDINGS = ["options.training_steps = 2", "ModularGAN.g_use_ema = True",
+                "ModularGAN.ema_start_step = 0", "ModularGAN.ema_decay = 0.5"]
+
+
+def tiny_run(tmp_path_factory):
+  path = tmp_path_factory.getbasetemp() / "tiny_ema_run"
+  if not (path / runner.TRAIN_DONE).exists():
+    gin_utils.parse(["test_tiny"], RUN_BINDINGS)
+    runner.train(runner.Experiment(str(path)), log=lambda _: None)
+  return str(path)
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory):
+  root = tmp_path_factory.mktemp("plot")
+  a = str(root / "run_a")
+  subprocess.run(["cp", "-r", tiny_run(tmp_path_factory), a], check=True)
+  # A second "run": the same artefacts plus fake scores (no evaluation needed).
+  b = str(root / "run_b")
+  subprocess.run(["cp", "-r", a, b], check=True)
+  for step, fid in ((1, 30.0), (2, 20.0)):
+    row = {k: 0.1 for k in metrics.SCORE_KEYS}
+    row.update(fid_score_mean=fid, fid_score_std=1.5, inception_score_mean=2.0 + step)
+    metrics.append_scores_csv(b, step, row)
+    metrics.write_score_summaries(b, step, row)
+  return a, b
+
+
+def test_reads_events_and_scores(run_dirs):
+  a, b = run_dirs
+  events = plot.read_events(a)
+  for tag in ("loss/d_loss", "loss/g_loss", "accuracy/d_rotation_real"):
+    steps, values = events[tag]
+    assert steps.tolist() == [2] and np.all(np.isfinite(values))
+  run = plot.read_run(b)
+  assert run["fid_score_mean"][0].tolist() == [1, 2]
+  assert run["fid_score_mean"][1].tolist() == [30.0, 20.0]
+  assert run["fid_score_std"][1].tolist() == [1.5, 1.5]
+
+
+def test_plot_writes_png_of_the_right_size(run_dirs, tmp_path):
+  out = str(tmp_path / "curves.png")
+  drawn = plot.plot_metrics(list(run_dirs), out, width=8, height=5, dpi=50)
+  assert "fid_score_mean" in drawn and "loss/d_loss" in drawn
+  assert "accuracy/d_rotation_fake" in drawn
+  with Image.open(out) as im:
+    im.load()
+    assert im.format == "PNG" and im.size == (400, 250)
+  with pytest.raises(ValueError, match="none of"):
+    plot.plot_metrics(list(run_dirs), out, metrics=["no_such_metric"])
+
+
+def test_cli_and_sample_grids(run_dirs, tmp_path):
+  a, b = run_dirs
+  curves, grids = str(tmp_path / "c.png"), str(tmp_path / "g.png")
+  assert plot.main(["plot.py", f"--model_dir={a},{b}", f"--output={curves}",
+                    "--metrics=loss/g_loss,fid_score_mean", "--width=6", "--height=3",
+                    "--dpi=40", f"--samples_output={grids}"]) == 0
+  with Image.open(curves) as im:
+    assert im.size == (240, 120)
+  with Image.open(grids) as im:
+    assert im.size == (2 * 160, 160)
+  # A grid generated from the checkpoint equals the one training saved at that step.
+  step, generated = plot.checkpoint_sample_grid(a)
+  saved_step, saved = plot.latest_sample_grid(a)
+  assert step == saved_step == 2
+  assert generated.shape == saved.shape
+  assert np.max(np.abs(generated.astype(int) - saved.astype(int))) <= 1
