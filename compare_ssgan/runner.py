@@ -44,6 +44,11 @@ class Experiment:
     self.gan = gan_class(dataset=self.dataset, strategy=self.strategy, options=self.options)
     self.gan.build()
     self.evaluating = evaluating
+    # z and eval_z are first drawn inside a step, after this check: draw one of each now so
+    # their gin bindings (e.g. `z.distribution_fn = @tf.random.normal`) count as used.
+    from compare_ssgan import random as rng  # pylint: disable=import-outside-toplevel
+    rng.sample_z([1, self.options["z_dim"]], seed=[0, 0])
+    rng.sample_eval_z([1, self.options["z_dim"]], seed=[0, 0])
     ignore = ()
     if evaluating:
       from compare_ssgan.metrics import eval_options  # pylint: disable=import-outside-toplevel
