@@ -263,11 +263,13 @@ def evaluate_step(exp, step, score_filename="scores.csv", num_averaging_runs=3, 
 
 
 def _steps_to_evaluate(model_dir, eval_every_steps, score_filename):
+  """Checkpoints at multiples of eval_every_steps, plus the last one once training is done."""
   done = _evaluated_steps(model_dir, score_filename)
-  return [s for s in checkpoint_steps(model_dir)
-          if s > 0 and s not in done and (not eval_every_steps or s % eval_every_steps == 0
-                                          or tf.io.gfile.exists(os.path.join(model_dir,
-                                                                             TRAIN_DONE)))]
+  steps = checkpoint_steps(model_dir)
+  wanted = {s for s in steps if s > 0 and (not eval_every_steps or s % eval_every_steps == 0)}
+  if steps and tf.io.gfile.exists(os.path.join(model_dir, TRAIN_DONE)):
+    wanted.add(steps[-1])
+  return sorted(wanted - done)
 
 
 def eval_after_train(exp, eval_every_steps, score_filename="scores.csv", num_averaging_runs=3,

@@ -177,3 +177,14 @@ def test_two_process_multi_worker_smoke(tmp_path):
     assert p.returncode == 0, err[-3000:]
   assert runner.checkpoint_steps(tmp_path) == [2]
   assert os.path.exists(tmp_path / runner.TRAIN_DONE)
+
+
+def test_steps_to_evaluate(tmp_path):
+  model_dir = str(tmp_path)
+  tf.train.update_checkpoint_state(model_dir, os.path.join(model_dir, "ckpt-6"),
+                                   [os.path.join(model_dir, f"ckpt-{s}") for s in (2, 4, 6)])
+  assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [4]  # pylint: disable=protected-access
+  (tmp_path / runner.TRAIN_DONE).write_text("done")
+  assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [4, 6]  # pylint: disable=protected-access
+  (tmp_path / "scores.csv").write_text("step,fid_score_mean\n4,1.0\n")
+  assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [6]  # pylint: disable=protected-access
