@@ -181,7 +181,7 @@ def test_two_process_multi_worker_smoke(tmp_path):
 
 def test_steps_to_evaluate(tmp_path):
   model_dir = str(tmp_path)
-  tf.train.update_checkpoint_state(model_dir, os.path.join(model_dir, "ckpt-6"),
+  tf.compat.v1.train.update_checkpoint_state(model_dir, os.path.join(model_dir, "ckpt-6"),
                                    [os.path.join(model_dir, f"ckpt-{s}") for s in (2, 4, 6)])
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [4]  # pylint: disable=protected-access
   (tmp_path / runner.TRAIN_DONE).write_text("done")
