@@ -5,20 +5,36 @@ shortcut = conv3x3(unpool(x)) for "up", avgpool(conv3x3(x)) for "down", conv3x3(
 main     = BN1 -> [LN1] -> ReLU -> [unpool if G "up"] -> conv3x3 -> BN2 -> [LN2] -> ReLU
            -> conv3x3 -> [avgpool if D "down"]
 The first D block therefore applies ReLU to the raw image, as compare_gan does.
+
+Fast path (gin `resnet_ops.fused_upsample_conv`, `resnet_ops.fused_downsample_conv`, both
+True by default): conv3x3(unpool(x)) runs as one stride-2 transposed conv on x and
+avgpool(conv3x3(x)) as one stride-2 4x4 conv; the same functions of the same 3x3 kernels
+(`ops.layers.upsample_kernel` / `downsample_kernel`), same variables and checkpoints, equal
+up to float rounding. Set both to False for the literal compare_gan graph (the reference
+path the tests compare against).
 """
 
+import gin
 import keras
 import tensorflow as tf
 
 from compare_ssgan.ops import Conv2D, LayerNorm, avg_pool2x2, make_norm, unpool
 
 
+@gin.configurable("resnet_ops")
+def resampling_settings(fused_upsample_conv=True, fused_downsample_conv=True):
+  """Read once per block at construction (so the operative config records them)."""
+  return dict(up=bool(fused_upsample_conv), down=bool(fused_downsample_conv))
+
+
 class ResNetBlock(keras.layers.Layer):
   """One residual block; `scale` is "up", "down" or "none"."""
 
   def __init__(self, out_channels, scale, is_gen_block, batch_norm_fn=None, layer_norm=False,
-               spectral_norm=False, **kwargs):
+               spectral_norm=False, fused=None, **kwargs):
+    """`fused`: {"up": bool, "down": bool}; None reads gin `resnet_ops.*`."""
     super().__init__(**kwargs)
+    self.fused = dict(fused) if fused is not None else resampling_settings()
     if scale not in ("up", "down", "none"):
       raise ValueError(f"scale must be up, down or none, got {scale!r}")
     self.out_channels = int(out_channels)
@@ -36,6 +52,8 @@ class ResNetBlock(keras.layers.Layer):
     self.conv_shortcut = Conv2D(out_channels, 3, name=f"{prefix[scale]}_conv_shortcut", **sn)
 
   def _conv(self, conv, x, scale, training):
+    if scale != "none" and self.fused[scale]:
+      return conv(x, training=training, resample=scale)
     if scale == "up":
       x = unpool(x)
     x = conv(x, training=training)

@@ -8,6 +8,19 @@ and keyed by (options.seed, global_step, purpose, global example index), see ran
 Per replica, losses are means over the replica's rows; Keras 3 optimizers SUM gradients
 over replicas, so each replica's loss is divided by the replica count to train on the mean
 over the global batch, exactly as one replica holding the whole batch.
+
+Speed (issue 8, WORKSPACE_NOTES.md "Performance"), all exact rewrites of compare_gan's step:
+  * `prune_discriminator_rows` (default True): when D has no batch-dependent layer (no batch
+    norm; layer norm and SN are per example or per weight) a D row influences only its own
+    outputs, so the G update feeds D the fakes alone (reals do not enter G's loss) and
+    SSGAN's D update leaves out the rotated fakes (they enter no D loss term). D is still
+    called exactly once per update, so SN's power iteration (a function of the weights and
+    `u` only, never of the rows) advances exactly as in compare_gan.
+  * `mixed_precision`: None (float32), "mixed_bfloat16" or "mixed_float16". The Keras policy
+    is set only while the networks are built; variables, SN vectors, BN statistics,
+    optimizer slots, losses and D's logits stay float32 (float16 adds dynamic loss scaling
+    through `keras.optimizers.LossScaleOptimizer`).
+  * `jit_compile`: XLA for the per-replica step (measured slower on CPU, see the notes).
 """
 
 import gin
@@ -32,6 +45,9 @@ def adam_optimizer(learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8, name="Ad
                                epsilon=epsilon, name=name)
 
 
+MIXED_PRECISION = (None, "float32", "mixed_bfloat16", "mixed_float16")
+
+
 def _check_false(**flags):
   for name, value in flags.items():
     if value:
@@ -51,7 +67,7 @@ class ModularGAN:
                g_optimizer_fn=adam_optimizer, d_optimizer_fn=None,
                g_lr=0.0002, d_lr=None,
                conditional=False, fit_label_distribution=False,
-               jit_compile=False):
+               jit_compile=False, mixed_precision=None, prune_discriminator_rows=True):
     _check_false(deprecated_split_disc_calls=deprecated_split_disc_calls,
                  experimental_joint_gen_for_disc=experimental_joint_gen_for_disc)
     del experimental_force_graph_unroll  # we always unroll, like compare_gan on TPU
@@ -80,6 +96,11 @@ class ModularGAN:
     self.conditional = bool(conditional)
     self.fit_label_distribution = bool(fit_label_distribution)
     self.jit_compile = bool(jit_compile)
+    if mixed_precision not in MIXED_PRECISION:
+      raise ValueError(f"ModularGAN.mixed_precision must be one of {MIXED_PRECISION}, "
+                       f"got {mixed_precision!r}")
+    self.mixed_precision = mixed_precision
+    self.prune_discriminator_rows = bool(prune_discriminator_rows)
     self.loss_fn = loss_lib.loss_fn()
     self.penalty_fn = penalty_lib.penalty_fn()
     self.num_classes = int(getattr(dataset, "num_classes", 0) or 0) if self.conditional else 0
@@ -102,18 +123,27 @@ class ModularGAN:
     """
     keras.utils.set_random_seed(self.seed)
     with self.strategy.scope():
-      self.generator, self.discriminator = build_architecture(
-          self.options["architecture"], self.dataset.resolution, colors=3,
-          z_dim=self.z_dim, num_classes=self.num_classes)
-      self.rotation_head = self._build_rotation_head()
-      if self.g_use_ema:
-        self.generator_ema, _ = build_architecture(
+      previous_policy = keras.config.dtype_policy()
+      # Layers take the global policy when constructed; restore it for everybody else.
+      keras.config.set_dtype_policy(self.mixed_precision or "float32")
+      try:
+        self.generator, self.discriminator = build_architecture(
             self.options["architecture"], self.dataset.resolution, colors=3,
-            z_dim=self.z_dim, num_classes=self.num_classes, parts=("G",))
-        for ema_var, var in zip(self.generator_ema.variables, self.generator.variables):
-          ema_var.assign(var)
+            z_dim=self.z_dim, num_classes=self.num_classes)
+        self.rotation_head = self._build_rotation_head()
+        if self.g_use_ema:
+          self.generator_ema, _ = build_architecture(
+              self.options["architecture"], self.dataset.resolution, colors=3,
+              z_dim=self.z_dim, num_classes=self.num_classes, parts=("G",))
+          for ema_var, var in zip(self.generator_ema.variables, self.generator.variables):
+            ema_var.assign(var)
+      finally:
+        keras.config.set_dtype_policy(previous_policy)
       self.g_optimizer = self.g_optimizer_fn(learning_rate=self.g_lr)
       self.d_optimizer = self.d_optimizer_fn(learning_rate=self.d_lr)
+      if self.mixed_precision == "mixed_float16":
+        self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
+        self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
       self.g_optimizer.build(self.g_variables)
       self.d_optimizer.build(self.d_variables)
       counter = dict(dtype=tf.int64, trainable=False,
@@ -131,6 +161,15 @@ class ModularGAN:
   def _build_rotation_head(self):
     return None
 
+  @property
+  def discriminator_is_per_example(self):
+    """True when no D layer mixes rows (no batch norm), so rows can be left out exactly."""
+    return not any(isinstance(l, StandardizeBatch)
+                   for l in self.discriminator._flatten_layers())  # pylint: disable=protected-access
+
+  @property
+  def prune_rows(self):
+    return self.prune_discriminator_rows and self.discriminator_is_per_example
   @property
   def g_variables(self):
     return list(self.generator.trainable_variables)
@@ -180,11 +219,26 @@ class ModularGAN:
 
   # --- losses --------------------------------------------------------------------------
 
+  def call_discriminator(self, images, y):
+    """D in training mode with float32 outputs: (probs, logits, features).
+
+    Under mixed precision D computes in bf16/fp16; the losses see float32 logits and
+    probabilities recomputed from them (the same sigmoid D applies)."""
+    probs, logits, features = self.discriminator(images, y, training=True)
+    if logits.dtype != tf.float32:
+      logits = tf.cast(logits, tf.float32)
+      probs = tf.nn.sigmoid(logits)
+    return probs, logits, features
+
+  def call_generator(self, z, y):
+    """G in training mode; float32 images whatever the compute dtype."""
+    return tf.cast(self.generator(z, y, training=True), tf.float32)
+
   def create_loss(self, images, y, fake, y_fake, penalty_seed=None, compute_penalty=True):
     """compare_gan's ModularGAN.create_loss: one D call on [reals, fakes]."""
     all_images = tf.concat([images, fake], axis=0)
     all_y = tf.concat([y, y_fake], axis=0) if self.conditional else None
-    probs, logits, _ = self.discriminator(all_images, all_y, training=True)
+    probs, logits, _ = self.call_discriminator(all_images, all_y)
     d_real, d_fake = tf.split(probs, 2, axis=0)
     d_real_logits, d_fake_logits = tf.split(logits, 2, axis=0)
     return self._gan_losses(d_real, d_fake, d_real_logits, d_fake_logits, images, y, fake,
@@ -214,26 +268,59 @@ class ModularGAN:
   def metric_keys(self):
     return self.d_metric_keys() + self.g_metric_keys()
 
+  def d_update_loss(self, images, y, fake, y_fake, penalty_seed):
+    """The losses of a D update (all of `create_loss`'s D terms). Subclasses prune rows."""
+    return self.create_loss(images, y, fake, y_fake, penalty_seed=penalty_seed)
+
+  def g_update_loss(self, images, y, fake, y_fake):
+    """The losses of a G update: at least `g_metric_keys()`.
+
+    With `prune_rows`, D sees the fakes only: every loss_lib G loss reads only D's fake
+    outputs, and without batch norm in D a real row cannot change a fake row's output.
+    """
+    if not self.prune_rows:
+      return self.create_loss(images, y, fake, y_fake, compute_penalty=False)
+    _, logits, _ = self.call_discriminator(fake, y_fake)
+    return {"g_loss": self._g_loss_from_fake_logits(logits)}
+
+  def _g_loss_from_fake_logits(self, fake_logits):
+    # The real-row arguments only feed the D terms, which are discarded here.
+    probs = tf.nn.sigmoid(fake_logits)
+    _, _, _, g_loss = loss_lib.get_losses(self.loss_fn, d_real=probs, d_fake=probs,
+                                          d_real_logits=fake_logits, d_fake_logits=fake_logits)
+    return g_loss
+
+  def _scale_loss(self, loss, optimizer):
+    loss = loss / self.num_replicas
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+      loss = optimizer.scale_loss(loss)
+    return loss
+
   def d_gradients(self, batch, step, sub):
-    """(losses, gradients of this replica's share of the D loss) for D sub-step `sub`."""
+    """(losses, gradients of this replica's share of the D loss) for D sub-step `sub`.
+
+    Under mixed_float16 the gradients carry the optimizer's loss scale (its
+    `apply_gradients` removes it)."""
     images, y = self._unpack(batch)
     y_fake = self._sampled_y(step, rng.LABELS_D, sub, y)
-    fake = tf.stop_gradient(self.generator(self._z(step, rng.Z_D, sub), y_fake, training=True))
+    fake = tf.stop_gradient(self.call_generator(self._z(step, rng.Z_D, sub), y_fake))
     with tf.GradientTape() as tape:
-      losses = self.create_loss(images, y, fake, y_fake,
-                                penalty_seed=rng.key(self.seed, step, rng.PENALTY, sub))
-      scaled = losses["d_loss"] / self.num_replicas
+      losses = self.d_update_loss(images, y, fake, y_fake,
+                                  penalty_seed=rng.key(self.seed, step, rng.PENALTY, sub))
+      scaled = self._scale_loss(losses["d_loss"], self.d_optimizer)
     return losses, tape.gradient(scaled, self.d_variables)
 
   def g_gradients(self, batch, step):
-    """(losses, gradients of this replica's share of the G loss) for the G update."""
+    """(losses, gradients of this replica's share of the G loss) for the G update.
+
+    With `prune_rows` the losses hold the G terms only (`g_metric_keys()`)."""
     images, y = self._unpack(batch)
     y_fake = self._sampled_y(step, rng.LABELS_G, 0, y)
     z = self._z(step, rng.Z_G)
     with tf.GradientTape() as tape:
-      fake = self.generator(z, y_fake, training=True)
-      losses = self.create_loss(images, y, fake, y_fake, compute_penalty=False)
-      scaled = losses["g_loss"] / self.num_replicas
+      fake = self.call_generator(z, y_fake)
+      losses = self.g_update_loss(images, y, fake, y_fake)
+      scaled = self._scale_loss(losses["g_loss"], self.g_optimizer)
     return losses, tape.gradient(scaled, self.g_variables)
 
   def _d_update(self, batch, step, sub):
@@ -298,7 +385,7 @@ class ModularGAN:
                               self.generator.non_trainable_variables):
         if "accu" not in var.path:
           ema_var.assign(var)
-    return gen(tf.convert_to_tensor(z), y, training=False)
+    return tf.cast(gen(tf.convert_to_tensor(z), y, training=False), tf.float32)
 
   def sample_eval_z(self, num, seed):
     return rng.sample_eval_z([int(num), self.z_dim], rng.key(seed, 0, rng.EVAL_Z)).numpy()

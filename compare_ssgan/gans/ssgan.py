@@ -8,6 +8,10 @@ n fake images are rotated by 90, 180 and 270 degrees, and ONE D call sees
   * d_loss = gan_d + lamba * penalty + beta * CE(real rotations)   (beta = 1.0)
   * g_loss = gan_g + alpha * CE(fake rotations)                    (alpha = 0.2)
 D never learns rotations from fakes; G's rotation term goes through D's (fixed) head.
+
+With `ModularGAN.prune_discriminator_rows` (and no batch norm in D) the updates feed D only
+the rows their losses read, in one call each: the D update `[reals, rotated reals, fakes]`
+(the rotated fakes enter no D term), the G update `[fakes, rotated fakes]`.
 """
 
 import gin
@@ -79,7 +83,7 @@ class SSGAN(ModularGAN):
 
   def create_loss(self, images, y, fake, y_fake, penalty_seed=None, compute_penalty=True):
     all_images, all_y = self.discriminator_batch(images, y, fake, y_fake)
-    probs, logits, features = self.discriminator(all_images, all_y, training=True)
+    probs, logits, features = self.call_discriminator(all_images, all_y)
     bs = tf.shape(images)[0]
     real_probs, fake_probs = tf.split(probs, 2, axis=0)
     real_logits, fake_logits = tf.split(logits, 2, axis=0)
@@ -94,6 +98,58 @@ class SSGAN(ModularGAN):
     c_real, c_fake = tf.split(c_logits, 2, axis=0)
     return self.assemble_rotation_losses(losses, c_real[-4 * self.num_rotated:],
                                          c_fake[-4 * self.num_rotated:])
+
+  def _rotated(self, images, y):
+    """[images, rot90/180/270 of the last n] and labels (tiled to match), pure tensor ops."""
+    n = self.num_rotated
+    out = tf.concat([images, rotation.rotate_images(images[-n:])], 0)
+    out_y = tf.concat([y, tf.tile(y[-n:], [3, 1])], 0) if self.conditional else None
+    return out, out_y
+
+  def d_update_loss(self, images, y, fake, y_fake, penalty_seed):
+    if not (self.prune_rows and self.uses_rotation):
+      return super().d_update_loss(images, y, fake, y_fake, penalty_seed)
+    bs, n = self.per_replica_batch, self.num_rotated
+    reals, reals_y = self._rotated(images, y)
+    all_images = tf.concat([reals, fake], 0)
+    all_y = tf.concat([reals_y, y_fake], 0) if self.conditional else None
+    probs, logits, features = self.call_discriminator(all_images, all_y)
+    r = bs + 3 * n
+    losses = self._gan_losses(probs[:bs], probs[r:], logits[:bs], logits[r:], images, y, fake,
+                              penalty_seed, compute_penalty=True)
+    c_real = self.rotation_head(features[bs - n:r], training=True)
+    return self._add_rotation_losses(losses, c_real_logits=c_real)
+
+  def g_update_loss(self, images, y, fake, y_fake):
+    if not (self.prune_rows and self.uses_rotation):
+      losses = super().g_update_loss(images, y, fake, y_fake)
+      zero = tf.constant(0.0)
+      for k in ("c_fake_loss", "accuracy/d_rotation_fake"):
+        losses.setdefault(k, zero)
+      return losses
+    bs, n = self.per_replica_batch, self.num_rotated
+    fakes, fakes_y = self._rotated(fake, y_fake)
+    _, logits, features = self.call_discriminator(fakes, fakes_y)
+    losses = {"g_loss": self._g_loss_from_fake_logits(logits[:bs])}
+    c_fake = self.rotation_head(features[bs - n:], training=True)
+    return self._add_rotation_losses(losses, c_fake_logits=c_fake)
+
+  def _add_rotation_losses(self, losses, c_real_logits=None, c_fake_logits=None):
+    """The D-side (real) or G-side (fake) half of `assemble_rotation_losses`."""
+    labels = rotation.rotation_labels(self.num_rotated)
+    out = dict(losses)
+    scale = 0.0 if self.self_supervision == "rotation_only" else 1.0
+    if c_real_logits is not None:
+      c_real_loss = rotation.rotation_cross_entropy(c_real_logits, labels)
+      out["d_loss"] = scale * out["d_loss"] + self.weight_rotation_loss_d * c_real_loss
+      out["c_real_loss"] = c_real_loss
+      out["accuracy/d_rotation_real"] = rotation.rotation_accuracy(c_real_logits, labels)
+    if c_fake_logits is not None:
+      c_fake_loss = rotation.rotation_cross_entropy(c_fake_logits, labels)
+      out["g_loss"] = scale * out["g_loss"] + self.weight_rotation_loss_g * c_fake_loss
+      out["c_fake_loss"] = c_fake_loss
+      out["accuracy/d_rotation_fake"] = rotation.rotation_accuracy(c_fake_logits, labels)
+    return out
 
   def assemble_rotation_losses(self, losses, c_real_logits, c_fake_logits):
     """Adds the rotation terms to GAN losses (pure; tested against hand computation)."""

@@ -102,15 +102,20 @@ class _WeightLayer(keras.layers.Layer):
     self._kernel_initializer = kernel_initializer or weight_initializer()
 
   def _make_weights(self, kernel_shape, bias_size):
+    # autocast=False: under a mixed precision policy Keras would hand `call` the kernel
+    # already rounded to the compute dtype; spectral norm must see the float32 master
+    # weights, so the layer reads float32 and casts the normalised kernel itself.
     self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
-                                  initializer=self._kernel_initializer)
+                                  initializer=self._kernel_initializer, autocast=False)
     self.bias = None
     if self.use_bias:
       self.bias = self.add_weight(name="bias", shape=(bias_size,),
-                                  initializer=keras.initializers.Constant(self.bias_start))
+                                  initializer=keras.initializers.Constant(self.bias_start),
+                                  autocast=False)
     self.sn = SpectralNormalizer(self, kernel_shape) if self.use_sn else None
 
   def effective_kernel(self, training):
+    """The (spectrally normalised) kernel in the compute dtype; SN runs in float32."""
     kernel = self.kernel.value if hasattr(self.kernel, "value") else self.kernel
     kernel = tf.convert_to_tensor(kernel)
     if self.sn is not None:
@@ -154,9 +159,60 @@ class Conv2D(_WeightLayer):
     k = self.kernel_size
     self._make_weights((k, k, int(input_shape[-1]), self.filters), self.filters)
 
-  def call(self, x, training=False):
-    y = tf.nn.conv2d(x, self.effective_kernel(training), strides=self.strides, padding="SAME")
+  def call(self, x, training=False, resample=None):
+    """`resample=None`: conv(x). `"up"`: conv(unpool(x)) computed without the zeros (fused
+    transposed conv, see `upsample_kernel`). `"down"`: avg_pool2x2(conv(x)) as one stride-2
+    4x4 conv (see `downsample_kernel`). Both fused forms equal the reference up to fp32
+    rounding, for the kernel's value and its gradient, SN included (SN acts on the 3x3
+    kernel first, the fusion is a fixed linear map of the normalised kernel)."""
+    kernel = self.effective_kernel(training)
+    if resample is None:
+      y = tf.nn.conv2d(x, kernel, strides=self.strides, padding="SAME")
+    elif resample == "up":
+      self._check_fusable()
+      b, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
+      y = tf.nn.conv2d_transpose(x, upsample_kernel(kernel), [b, 2 * h, 2 * w, self.filters],
+                                 strides=2, padding="SAME")
+    elif resample == "down":
+      self._check_fusable()
+      if x.shape[1] % 2 or x.shape[2] % 2:
+        raise ValueError(f"fused downsampling needs even H and W, got {x.shape}")
+      y = tf.nn.conv2d(x, downsample_kernel(kernel), strides=2, padding="SAME")
+    else:
+      raise ValueError(f"resample must be None, 'up' or 'down', got {resample!r}")
     return self._add_bias(y)
+
+  def _check_fusable(self):
+    if self.kernel_size != 3 or self.strides != 1:
+      raise ValueError("fused resampling is defined for 3x3 stride-1 convolutions, got "
+                       f"{self.kernel_size}x{self.kernel_size} stride {self.strides}")
+
+
+def upsample_kernel(kernel):
+  """The conv2d_transpose kernel K with conv2d_transpose(x, K, stride 2, SAME) ==
+  conv2d(unpool(x), kernel, SAME) for a 3x3 kernel [3, 3, cin, cout].
+
+  unpool puts x[i, j] at (2i, 2j) and zeros elsewhere, so each output pixel of the 3x3 conv
+  reads at most 2x2 real inputs: a stride-2 transposed conv whose 4x4 kernel is the 3x3
+  kernel flipped in space, in conv2d_transpose's [k, k, cout, cin] layout, padded with a
+  zero row and column at the end (TF's SAME padding for a 4x4 kernel at stride 2 puts the
+  extra pad on the right). Costs 4/9 of the reference's multiply-adds and never builds the
+  4x larger zero-inserted tensor.
+  """
+  k = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+  return tf.pad(k, [[0, 1], [0, 1], [0, 0], [0, 0]])
+
+
+def downsample_kernel(kernel):
+  """The 4x4 kernel K with conv2d(x, K, stride 2, SAME) == avg_pool2x2(conv2d(x, kernel,
+  SAME)) for a 3x3 kernel and even H, W: the mean of the 3x3 kernel placed at the four
+  offsets of the 2x2 pooling window. 16/36 of the reference's multiply-adds.
+  """
+  k = tf.pad(kernel, [[0, 1], [0, 1], [0, 0], [0, 0]])
+  shifted_rows = tf.pad(kernel, [[1, 0], [0, 1], [0, 0], [0, 0]])
+  shifted_cols = tf.pad(kernel, [[0, 1], [1, 0], [0, 0], [0, 0]])
+  shifted_both = tf.pad(kernel, [[1, 0], [1, 0], [0, 0], [0, 0]])
+  return 0.25 * (k + shifted_rows + shifted_cols + shifted_both)
 
 
 class Deconv2D(_WeightLayer):
