@@ -142,7 +142,7 @@ def _dataset_info(resolution_override):
 def _graph_macs(fn, *specs):
   """Multiply-adds of conv / transposed conv / matmul nodes in fn's graph."""
   tf = _tf()
-  graph = tf.function(fn).get_concrete_function(*specs).graph
+  graph = tf.function(fn, autograph=False).get_concrete_function(*specs).graph
   total = 0
   for op in graph.get_operations():
     if op.type in ("Conv2D", "Conv2DBackpropInput", "MatMul", "BatchMatMulV2"):
