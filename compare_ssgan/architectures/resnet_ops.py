@@ -52,7 +52,10 @@ class ResNetBlock(keras.layers.Layer):
     self.conv_shortcut = Conv2D(out_channels, 3, name=f"{prefix[scale]}_conv_shortcut", **sn)
 
   def _conv(self, conv, x, scale, training):
-    if scale != "none" and self.fused[scale]:
+    # The fused downsampling needs an even map; an odd one (resnet5's D pools 1x1 maps with
+    # SAME padding at 32px, as compare_gan) takes the reference path.
+    even = x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0
+    if scale != "none" and self.fused[scale] and (scale == "up" or even):
       return conv(x, training=training, resample=scale)
     if scale == "up":
       x = unpool(x)

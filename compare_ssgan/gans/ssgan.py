@@ -152,18 +152,6 @@ class SSGAN(ModularGAN):
     return out
 
   def assemble_rotation_losses(self, losses, c_real_logits, c_fake_logits):
-    """Adds the rotation terms to GAN losses (pure; tested against hand computation)."""
-    labels = rotation.rotation_labels(self.num_rotated)
-    c_real_loss = rotation.rotation_cross_entropy(c_real_logits, labels)
-    c_fake_loss = rotation.rotation_cross_entropy(c_fake_logits, labels)
-    d_loss, g_loss = losses["d_loss"], losses["g_loss"]
-    if self.self_supervision == "rotation_only":
-      d_loss, g_loss = d_loss * 0.0, g_loss * 0.0
-    out = dict(losses)
-    out["d_loss"] = d_loss + self.weight_rotation_loss_d * c_real_loss
-    out["g_loss"] = g_loss + self.weight_rotation_loss_g * c_fake_loss
-    out["c_real_loss"] = c_real_loss
-    out["c_fake_loss"] = c_fake_loss
-    out["accuracy/d_rotation_real"] = rotation.rotation_accuracy(c_real_logits, labels)
-    out["accuracy/d_rotation_fake"] = rotation.rotation_accuracy(c_fake_logits, labels)
-    return out
+    """Adds both rotation terms to GAN losses (pure; tested against hand computation)."""
+    return self._add_rotation_losses(losses, c_real_logits=c_real_logits,
+                                     c_fake_logits=c_fake_logits)
