@@ -1,35 +1,17 @@
 """compare_ssgan.linear_eval and tools/linear_eval.py on a 2-step tiny SS-GAN checkpoint."""
 
 import json
-import os
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import gin_utils, linear_eval, runner
+from compare_ssgan import linear_eval
 
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
-sys.path.insert(0, TOOLS)
+from shared_runs import tiny_run  # noqa: E402  (also puts tools/ on sys.path)
 
 import linear_eval as linear_eval_tool  # noqa: E402  pylint: disable=wrong-import-position
 import sample  # noqa: E402  pylint: disable=wrong-import-position
-
-
-# The same small run for every tools test file (test_export, test_linear_eval, test_plot):
-# trained once per pytest session in its base temp dir. EMA on with a fast decay, so EMA
-# and raw weights differ after 2 steps.
-RUN_BINDINGS = ["options.training_steps = 2", "ModularGAN.g_use_ema = True",
-                "ModularGAN.ema_start_step = 0", "ModularGAN.ema_decay = 0.5"]
-
-
-def tiny_run(tmp_path_factory):
-  path = tmp_path_factory.getbasetemp() / "tiny_ema_run"
-  if not (path / runner.TRAIN_DONE).exists():
-    gin_utils.parse(["test_tiny"], RUN_BINDINGS)
-    runner.train(runner.Experiment(str(path)), log=lambda _: None)
-  return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import checkpointing, gin_utils, runner
+from compare_ssgan import gin_utils, runner
 
 CLI = [sys.executable, "-m", "compare_ssgan.main"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1",

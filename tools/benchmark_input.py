@@ -17,7 +17,6 @@ import time
 
 from absl import app
 from absl import flags
-import numpy as np
 
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("num_batches", 200, "Batches timed per pipeline (after warm-up).")

@@ -57,7 +57,6 @@ def restore_gan(model_dir, step=None, gin_configs=(), gin_bindings=()):
   # pylint: disable=import-outside-toplevel,unused-import
   from compare_ssgan import checkpointing, gin_utils, options
   from compare_ssgan.datasets import get_dataset
-  import compare_ssgan.metrics  # noqa: F401  (registers evaluation.* etc. with gin)
 
   if step is None:
     path = tf.train.latest_checkpoint(model_dir)
