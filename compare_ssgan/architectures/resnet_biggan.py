@@ -16,8 +16,9 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
+from compare_ssgan.architectures.resnet_ops import resample_conv
 from compare_ssgan.ops import (BatchNorm, Conv2D, Linear, LayerNorm, NonLocalBlock,
-                               avg_pool2x2, conditional_batch_norm, make_norm, unpool)
+                               conditional_batch_norm, make_norm)
 
 SEED_SIZE = 4
 
@@ -68,26 +69,17 @@ class BigGanResNetBlock(keras.layers.Layer):
     self.conv_shortcut = Conv2D(out_channels, 1, name=f"{prefix[scale]}_conv_shortcut", **sn) \
         if add_shortcut else None
 
-  @staticmethod
-  def _conv(conv, x, scale, training):
-    if scale == "up":
-      x = unpool(x)
-    x = conv(x, training=training)
-    if scale == "down":
-      x = avg_pool2x2(x)
-    return x
-
   def call(self, x, z=None, y=None, training=False):
     h = self.bn1(x, z=z, y=y, training=training)
     if self.ln1 is not None:
       h = self.ln1(h, training=training)
-    h = self._conv(self.conv1, tf.nn.relu(h), self.scale1, training)
+    h = resample_conv(self.conv1, tf.nn.relu(h), self.scale1, training)
     h = self.bn2(h, z=z, y=y, training=training)
     if self.ln2 is not None:
       h = self.ln2(h, training=training)
-    h = self._conv(self.conv2, tf.nn.relu(h), self.scale2, training)
+    h = resample_conv(self.conv2, tf.nn.relu(h), self.scale2, training)
     if self.conv_shortcut is not None:
-      h += self._conv(self.conv_shortcut, x, self.scale, training)
+      h += resample_conv(self.conv_shortcut, x, self.scale, training)
     return h
 
 

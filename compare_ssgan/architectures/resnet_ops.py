@@ -52,17 +52,7 @@ class ResNetBlock(keras.layers.Layer):
     self.conv_shortcut = Conv2D(out_channels, 3, name=f"{prefix[scale]}_conv_shortcut", **sn)
 
   def _conv(self, conv, x, scale, training):
-    # The fused downsampling needs an even map; an odd one (resnet5's D pools 1x1 maps with
-    # SAME padding at 32px, as compare_gan) takes the reference path.
-    even = x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0
-    if scale != "none" and self.fused[scale] and (scale == "up" or even):
-      return conv(x, training=training, resample=scale)
-    if scale == "up":
-      x = unpool(x)
-    x = conv(x, training=training)
-    if scale == "down":
-      x = avg_pool2x2(x)
-    return x
+    return resample_conv(conv, x, scale, training, fused=scale != "none" and self.fused[scale])
 
   def call(self, x, z=None, y=None, training=False):
     h = self.bn1(x, z=z, y=y, training=training)
@@ -76,3 +66,19 @@ class ResNetBlock(keras.layers.Layer):
     h = tf.nn.relu(h)
     h = self._conv(self.conv2, h, self.scale2, training)
     return h + self._conv(self.conv_shortcut, x, self.scale, training)
+
+
+def resample_conv(conv, x, scale, training, fused=False):
+  """`conv` with compare_gan's resampling: unpool before it ("up"), 2x2 average pool after
+  it ("down"), nothing ("none"). `fused` computes the same with one strided op (3x3 convs
+  only); an odd map (resnet5's D pools 1x1 maps with SAME padding at 32px, as compare_gan)
+  takes the reference path, which the fused downsampling cannot express."""
+  even = x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0
+  if fused and scale != "none" and (scale == "up" or even):
+    return conv(x, training=training, resample=scale)
+  if scale == "up":
+    x = unpool(x)
+  x = conv(x, training=training)
+  if scale == "down":
+    x = avg_pool2x2(x)
+  return x
