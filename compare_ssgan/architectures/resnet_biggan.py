@@ -16,9 +16,8 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
-from compare_ssgan.architectures.resnet_ops import resample_conv
-from compare_ssgan.ops import (BatchNorm, Conv2D, Linear, LayerNorm, NonLocalBlock,
-                               conditional_batch_norm, make_norm)
+from compare_ssgan.architectures.resnet_ops import ResNetBlock
+from compare_ssgan.ops import BatchNorm, Conv2D, Linear, NonLocalBlock, conditional_batch_norm
 
 SEED_SIZE = 4
 
@@ -45,42 +44,18 @@ def _is_conditional_bn(fn):
   return fn is conditional_batch_norm or getattr(fn, "__name__", "") == "conditional_batch_norm"
 
 
-class BigGanResNetBlock(keras.layers.Layer):
+class BigGanResNetBlock(ResNetBlock):
   """BN1 -> [LN1] -> ReLU -> [unpool] -> conv3x3 -> BN2 -> [LN2] -> ReLU -> conv3x3 -> [avgpool]
   plus, if `add_shortcut`, a 1x1 conv shortcut ([unpool] -> conv1x1 / conv1x1 -> [avgpool]).
+  Always compare_gan's literal resampling (no fused convolutions).
   """
 
   def __init__(self, out_channels, scale, is_gen_block, batch_norm_fn=None, layer_norm=False,
                spectral_norm=False, add_shortcut=True, **kwargs):
-    super().__init__(**kwargs)
-    if scale not in ("up", "down", "none"):
-      raise ValueError(f"scale must be up, down or none, got {scale!r}")
-    self.scale = scale
-    self.scale1 = "up" if (is_gen_block and scale == "up") else "none"
-    self.scale2 = "down" if (not is_gen_block and scale == "down") else "none"
-    prefix = {"up": "up", "down": "down", "none": "same"}
-    sn = dict(use_sn=spectral_norm)
-    self.bn1 = make_norm(batch_norm_fn, "bn1", use_sn=spectral_norm)
-    self.bn2 = make_norm(batch_norm_fn, "bn2", use_sn=spectral_norm)
-    self.ln1 = LayerNorm(name="ln1") if layer_norm else None
-    self.ln2 = LayerNorm(name="ln2") if layer_norm else None
-    self.conv1 = Conv2D(out_channels, 3, name=f"{prefix[self.scale1]}_conv1", **sn)
-    self.conv2 = Conv2D(out_channels, 3, name=f"{prefix[self.scale2]}_conv2", **sn)
-    self.conv_shortcut = Conv2D(out_channels, 1, name=f"{prefix[scale]}_conv_shortcut", **sn) \
-        if add_shortcut else None
-
-  def call(self, x, z=None, y=None, training=False):
-    h = self.bn1(x, z=z, y=y, training=training)
-    if self.ln1 is not None:
-      h = self.ln1(h, training=training)
-    h = resample_conv(self.conv1, tf.nn.relu(h), self.scale1, training)
-    h = self.bn2(h, z=z, y=y, training=training)
-    if self.ln2 is not None:
-      h = self.ln2(h, training=training)
-    h = resample_conv(self.conv2, tf.nn.relu(h), self.scale2, training)
-    if self.conv_shortcut is not None:
-      h += resample_conv(self.conv_shortcut, x, self.scale, training)
-    return h
+    super().__init__(out_channels, scale, is_gen_block, batch_norm_fn=batch_norm_fn,
+                     layer_norm=layer_norm, spectral_norm=spectral_norm,
+                     fused={"up": False, "down": False}, shortcut_kernel=1,
+                     add_shortcut=add_shortcut, **kwargs)
 
 
 class BigGanGenerator(Generator):

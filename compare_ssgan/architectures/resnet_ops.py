@@ -31,8 +31,10 @@ class ResNetBlock(keras.layers.Layer):
   """One residual block; `scale` is "up", "down" or "none"."""
 
   def __init__(self, out_channels, scale, is_gen_block, batch_norm_fn=None, layer_norm=False,
-               spectral_norm=False, fused=None, **kwargs):
-    """`fused`: {"up": bool, "down": bool}; None reads gin `resnet_ops.*`."""
+               spectral_norm=False, fused=None, shortcut_kernel=3, add_shortcut=True,
+               **kwargs):
+    """`fused`: {"up": bool, "down": bool}; None reads gin `resnet_ops.*`.
+    `shortcut_kernel`, `add_shortcut`: BigGAN's blocks use a 1x1 shortcut, or none."""
     super().__init__(**kwargs)
     self.fused = dict(fused) if fused is not None else resampling_settings()
     if scale not in ("up", "down", "none"):
@@ -49,10 +51,13 @@ class ResNetBlock(keras.layers.Layer):
     self.ln2 = LayerNorm(name="ln2") if layer_norm else None
     self.conv1 = Conv2D(out_channels, 3, name=f"{prefix[self.scale1]}_conv1", **sn)
     self.conv2 = Conv2D(out_channels, 3, name=f"{prefix[self.scale2]}_conv2", **sn)
-    self.conv_shortcut = Conv2D(out_channels, 3, name=f"{prefix[scale]}_conv_shortcut", **sn)
+    self.conv_shortcut = Conv2D(out_channels, shortcut_kernel,
+                                name=f"{prefix[scale]}_conv_shortcut", **sn) \
+        if add_shortcut else None
 
   def _conv(self, conv, x, scale, training):
-    return resample_conv(conv, x, scale, training, fused=scale != "none" and self.fused[scale])
+    fused = scale != "none" and self.fused[scale] and conv.kernel_size == 3
+    return resample_conv(conv, x, scale, training, fused=fused)
 
   def call(self, x, z=None, y=None, training=False):
     h = self.bn1(x, z=z, y=y, training=training)
@@ -65,6 +70,8 @@ class ResNetBlock(keras.layers.Layer):
       h = self.ln2(h, training=training)
     h = tf.nn.relu(h)
     h = self._conv(self.conv2, h, self.scale2, training)
+    if self.conv_shortcut is None:
+      return h
     return h + self._conv(self.conv_shortcut, x, self.scale, training)
 
 
