@@ -111,6 +111,28 @@ def _load():
     return "load average ?"
 
 
+def _hardware():
+  """One line on what decides reduced-precision speed: native bf16/fp16 CPU instructions,
+  oneDNN, accelerators."""
+  model, flags_ = "unknown CPU", set()
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name") and model == "unknown CPU":
+          model = line.split(":", 1)[1].strip()
+        elif line.startswith("flags"):
+          flags_ = set(line.split(":", 1)[1].split())
+  except OSError:
+    pass
+  wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_fp16")
+  have = [f for f in wanted if f in flags_] or ["(flags unknown)"]
+  note = "" if {"avx512_bf16", "amx_bf16"} & flags_ else \
+      "; no native bf16 arithmetic: bf16 convolutions are emulated, expect no bf16 speed-up"
+  gpus = len(_tf().config.list_physical_devices("GPU"))
+  return (f"{model}; {' '.join(have)}; TF_ENABLE_ONEDNN_OPTS="
+          f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}; {gpus} GPU(s){note}")
+
+
 class _Data:
   """What a GAN needs of a dataset: resolution and num_classes (no images are read)."""
 
@@ -230,6 +252,19 @@ def _iterator(gan):
   return iter(tf.data.Dataset.from_tensors({"images": images, "labels": labels}).repeat())
 
 
+# Bindings that change the speed of a graph but not its multiply-adds.
+_SAME_FLOPS = ("ModularGAN.jit_compile", "ModularGAN.mixed_precision")
+_flop_cache = {}
+
+
+def _cached_step_flops(gan, bindings):
+  key = tuple(b for b in bindings if not b.replace(" ", "").startswith(_SAME_FLOPS))
+  key += (gan.dataset.resolution,)
+  if key not in _flop_cache:
+    _flop_cache[key] = step_flops(gan, _model_macs(gan))
+  return _flop_cache[key]
+
+
 def time_variant(configs, bindings, warmup, steps, resolution=None, log=print):
   """Builds, traces and times one configuration; returns a dict of results."""
   import keras  # pylint: disable=import-outside-toplevel
@@ -249,7 +284,7 @@ def time_variant(configs, bindings, warmup, steps, resolution=None, log=print):
     metrics = gan.train_loop(it, 1)
     times.append(time.time() - t)
   sec = statistics.median(times)
-  flops = step_flops(gan, _model_macs(gan))
+  flops = _cached_step_flops(gan, list(configs) + list(bindings))
   images = gan.batch_size * gan.num_sub_steps
   result = dict(sec=sec, min=min(times), max=max(times), images_per_s=images / sec,
                 gflop=flops / 1e9, gflops=flops / 1e9 / sec, first=first,
@@ -323,6 +358,8 @@ def main(argv=None):
     print(f"{e}\n\n{__doc__}", file=sys.stderr)
     return 2
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  import compare_ssgan  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+  # (before TensorFlow: the package turns oneDNN on unless TF_ENABLE_ONEDNN_OPTS is set)
   start = time.time()
   configs = list(FLAGS.gin_config)
   base = ([] if configs else DEFAULT_BINDINGS) + list(FLAGS.gin_bindings)
@@ -335,6 +372,7 @@ def main(argv=None):
         f"{FLAGS.gin_bindings or ''}")
   print(f"# {os.cpu_count()} CPUs, {_load()}; {FLAGS.warmup} warm-up + {FLAGS.steps} "
         "timed steps per variant, median")
+  print(f"# {_hardware()}")
   results = {}
   for name in variants:
     r = time_variant(configs, base + VARIANTS[name], FLAGS.warmup, FLAGS.steps,
