@@ -27,7 +27,7 @@ Variants (the default config's bindings, then these):
 
 FLOP model: multiply-adds of every Conv2D / Conv2DBackpropInput (transposed conv) / MatMul
 in G's and D's forward graphs, per image (traced at two batch sizes, so per-call SN matmuls
-are separated out), as the variant computes them (fused convs cost 4/9 and 4/9 of the
+are separated out), as the variant computes them (fused up-convs cost 1/4, fused down-convs 4/9 of the
 reference's). A step = per D update G fwd (1x) on bs rows + D fwd+bwd (3x) on the D rows;
 per G update G fwd+bwd (3x) on bs rows + D fwd + input-gradient (2x; D's weight gradients
 are not computed) on the G rows. D rows (SS-GAN, n = rotated_batch_size / 4): compare_gan

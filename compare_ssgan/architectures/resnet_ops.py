@@ -7,11 +7,11 @@ main     = BN1 -> [LN1] -> ReLU -> [unpool if G "up"] -> conv3x3 -> BN2 -> [LN2]
 The first D block therefore applies ReLU to the raw image, as compare_gan does.
 
 Fast path (gin `resnet_ops.fused_upsample_conv`, `resnet_ops.fused_downsample_conv`, both
-True by default): conv3x3(unpool(x)) runs as one 2x2 conv on x whose 4 * cout channels
-depth_to_space interleaves, and avgpool(conv3x3(x)) as one stride-2 4x4 conv; the same
+True by default): conv3x3(unpool(x)) runs as four small convs on x, one per output phase,
+interleaved by depth_to_space, and avgpool(conv3x3(x)) as one stride-2 4x4 conv; the same
 functions of the same 3x3 kernels (`ops.layers.upsample_conv` / `downsample_kernel`), same
-variables and checkpoints, equal up to float rounding. Set both to False for the literal compare_gan graph (the reference
-path the tests compare against).
+variables and checkpoints, equal up to float rounding. Set both to False for the literal
+compare_gan graph (the reference path the tests compare against).
 """
 
 import gin
