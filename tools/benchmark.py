@@ -7,13 +7,15 @@
 
 Each variant builds the GAN of the config (plus the variant's bindings) on the default
 strategy, feeds `gan.train_loop(iterator, 1)` a plain iterator over one in-memory random
-batch (no download, no input cost), runs `--warmup` steps after the first (tracing) call and
+batch (no download, no input cost), runs `--warmup` steps after the first call (which
+traces, compiles and runs one full step, so it warms up every kernel; default 0 extra) and
 reports the median of `--steps` timed calls. One "step" is one G step: `disc_iters` D
 updates and one G update, `batch_size * (disc_iters + 1)` real images.
 
-Defaults (reference, fast, fast_xla, bf16_xla, uncond; 1 warm-up + 3 timed steps) fit in
-10 minutes on 2 shared cores; `bf16` and `fp16` without XLA are opt-in: on this CPU their
-non-XLA graphs hit slow reduced-precision kernels (more than 30 s/step, slower than fp32).
+Defaults (reference, fast, fast_xla, bf16_xla, uncond; 3 timed steps after the first call)
+take about 9 minutes on 2 AVX2 cores; `bf16` and `fp16` without XLA are opt-in: on a CPU
+without native bf16/fp16 arithmetic their non-XLA graphs hit slow reduced-precision kernels
+(bf16 conv backprop ran at 5 GFLOP/s here against 100-170 in fp32).
 
 Variants (the default config's bindings, then these):
   reference  compare_gan's literal graph: zero-insertion unpool then conv, conv then avgpool,
@@ -27,8 +29,8 @@ Variants (the default config's bindings, then these):
 
 FLOP model: multiply-adds of every Conv2D / Conv2DBackpropInput (transposed conv) / MatMul
 in G's and D's forward graphs, per image (traced at two batch sizes, so per-call SN matmuls
-are separated out), as the variant computes them (fused up-convs cost 1/4, fused down-convs 4/9 of the
-reference's). A step = per D update G fwd (1x) on bs rows + D fwd+bwd (3x) on the D rows;
+are separated out), as the variant computes them (fused up-convs cost 1/4, fused down-convs
+4/9 of the reference's). A step = per D update G fwd (1x) on bs rows + D fwd+bwd (3x) on the D rows;
 per G update G fwd+bwd (3x) on bs rows + D fwd + input-gradient (2x; D's weight gradients
 are not computed) on the G rows. D rows (SS-GAN, n = rotated_batch_size / 4): compare_gan
 2(bs + 3n) in both updates; pruned bs + 3n + bs (D update) and bs + 3n (G update).
@@ -55,7 +57,7 @@ flags.DEFINE_multi_string("gin_config", [], "Gin config(s): a path or a name und
 flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings.", flag_values=FLAGS)
 flags.DEFINE_string("variants", "reference,fast,fast_xla,bf16_xla,uncond",
                     "Comma-separated variants to time.", flag_values=FLAGS)
-flags.DEFINE_integer("warmup", 1, "Untimed steps after the first (tracing) call.",
+flags.DEFINE_integer("warmup", 0, "Untimed steps after the first (tracing) call.",
                      flag_values=FLAGS)
 flags.DEFINE_integer("steps", 3, "Timed steps (median reported).", flag_values=FLAGS)
 flags.DEFINE_integer("resolution", None, "Override the dataset's resolution.", flag_values=FLAGS)
@@ -396,12 +398,12 @@ def main(argv=None):
           f"time ratio / FLOP ratio {t_ratio / f_ratio:.3f}")
 
   if FLAGS.scaling:
-    print("# scaling (fast fp32 path; 1 warm-up + 3 timed steps each)")
+    print(f"# scaling (fast fp32 path; {FLAGS.warmup} warm-up + {FLAGS.steps} timed steps each)")
     for label, extra in SCALING:
       res = FLAGS.resolution
       if extra and extra[0].startswith("__resolution"):
         res, extra = int(extra[0].split()[1]), []
-      r = time_variant(configs, base + extra, 1, 3, res)
+      r = time_variant(configs, base + extra, FLAGS.warmup, FLAGS.steps, res)
       print(_fmt(label, r), flush=True)
 
   if FLAGS.inception:

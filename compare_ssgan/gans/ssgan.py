@@ -57,6 +57,8 @@ class SSGAN(ModularGAN):
     return self.self_supervision != "none"
 
   def _build_rotation_head(self):
+    if not self.uses_rotation:
+      return None   # "none" is Uncond-GAN: no head, no variables without gradients
     head = rotation.RotationHead(use_sn=discriminator_options()["spectral_norm"])
     return head.build_for_features(self.discriminator.feature_dim)
 
