@@ -101,6 +101,9 @@ def test_self_supervision_modes():
     _parse(2, 4, extra=[f"SSGAN.self_supervision = '{mode}'"])
     gan = _built()
     results[mode] = gan.create_loss(x, None, x[::-1], None, compute_penalty=False)
+    # Uncond-GAN has no rotation head, so D has no variables without gradients.
+    assert (gan.rotation_head is None) == (mode == "none")
+    assert all("rotation" not in v.path for v in gan.d_variables) == (mode == "none")
   only, none, full = results["rotation_only"], results["none"], results["rotation_gan"]
   # rotation_only: nothing but the rotation terms.
   np.testing.assert_allclose(only["d_loss"], only["c_real_loss"], rtol=1e-6)
