@@ -162,9 +162,10 @@ class Conv2D(_WeightLayer):
   def call(self, x, training=False, resample=None):
     """`resample=None`: conv(x). `"up"`: conv(unpool(x)) computed without the zeros (four
     small convs, one per output phase, + depth_to_space, see `upsample_conv`). `"down"`:
-    avg_pool2x2(conv(x)) as one stride-2 4x4 conv (see `downsample_kernel`). Both fused forms equal the reference up to fp32
-    rounding, for the kernel's value and its gradient, SN included (SN acts on the 3x3
-    kernel first, the fusion is a fixed linear map of the normalised kernel)."""
+    avg_pool2x2(conv(x)) as one stride-2 4x4 conv (see `downsample_kernel`). Both fused
+    forms equal the reference up to fp32 rounding, for the kernel's value and its gradient,
+    SN included (SN acts on the 3x3 kernel first, the fusion is a fixed linear map of the
+    normalised kernel)."""
     kernel = self.effective_kernel(training)
     if resample is None:
       y = tf.nn.conv2d(x, kernel, strides=self.strides, padding="SAME")
@@ -194,10 +195,11 @@ def upsample_conv(x, kernel):
   and x[a + 1] through tap 2. The four phases are four small SAME convs on x (1x1, 1x2, 2x1
   and 2x2 kernels of the 3x3 kernel's taps; TF pads an even kernel's extra row/column after,
   where the zero-inserted map has its zeros), interleaved by depth_to_space. Exactly the 9
-  nonzero taps: 1/4 of the reference's multiply-adds, no 4x zero-inserted tensor. On a
-  2-core AVX2 CPU (oneDNN) forward+backward ran 2.8x faster than one stride-2
-  conv2d_transpose with the 4x4 flipped kernel and 1.9x faster than one 2x2 conv to all four
-  phases (which multiplies 7 zero taps of 16).
+  nonzero taps: 1/4 of the reference's multiply-adds, no 4x zero-inserted tensor, only
+  stride-1 convs in both directions of autodiff. On a 2-core AVX2 CPU (oneDNN) forward +
+  backward of G's last up-conv took 0.45 s, against 0.87 s for one 2x2 conv to all four
+  phases (7 of its 16 taps zero); the stride-2 conv2d_transpose form took 1.24 s with TF's
+  default kernels (table in WORKSPACE_NOTES.md "Performance").
   """
   k = kernel
   phase00 = tf.nn.conv2d(x, k[1:2, 1:2], strides=1, padding="SAME")
