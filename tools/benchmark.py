@@ -128,9 +128,9 @@ def _hardware():
     pass
   wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_fp16")
   have = [f for f in wanted if f in flags_] or ["(flags unknown)"]
-  note = "" if {"avx512_bf16", "amx_bf16"} & flags_ else \
-      "; no native bf16 arithmetic: bf16 convolutions are emulated, expect no bf16 speed-up"
   gpus = len(_tf().config.list_physical_devices("GPU"))
+  note = "" if gpus or {"avx512_bf16", "amx_bf16"} & flags_ else \
+      "; no native bf16 arithmetic: bf16 convolutions are emulated, expect no bf16 speed-up"
   return (f"{model}; {' '.join(have)}; TF_ENABLE_ONEDNN_OPTS="
           f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}; {gpus} GPU(s){note}")
 
@@ -190,7 +190,8 @@ def _graph_macs(fn, *specs):
 
 
 def _model_macs(gan):
-  """({"G": (per_image, per_call), "D": ..., "head": ...}) multiply-adds, forward."""
+  """{"G": (per_image, per_call), "D": (...)} forward multiply-adds; D includes the
+  rotation head when there is one."""
   tf = _tf()
   res, zd = gan.dataset.resolution, gan.z_dim
   ny = gan.num_classes
@@ -238,7 +239,8 @@ def step_flops(gan, macs):
 
 def _build(configs, bindings, resolution):
   from compare_ssgan import gin_utils  # pylint: disable=import-outside-toplevel
-  from compare_ssgan.options import options as get_options  # pylint: disable=import-outside-toplevel
+  # pylint: disable-next=import-outside-toplevel
+  from compare_ssgan.options import options as get_options
   gin_utils.parse(configs, bindings)
   opts = get_options()
   data = _dataset_info(resolution)
@@ -267,31 +269,28 @@ def _cached_step_flops(gan, bindings):
   return _flop_cache[key]
 
 
-def time_variant(configs, bindings, warmup, steps, resolution=None, log=print):
+def time_variant(configs, bindings, warmup, steps, resolution=None):
   """Builds, traces and times one configuration; returns a dict of results."""
   import keras  # pylint: disable=import-outside-toplevel
   keras.backend.clear_session()
   gc.collect()
-  t0 = time.time()
   gan = _build(configs, bindings, resolution)
   it = _iterator(gan)
   t1 = time.time()
-  metrics = gan.train_loop(it, 1)
+  gan.train_loop(it, 1)
   first = time.time() - t1
   for _ in range(warmup):
     gan.train_loop(it, 1)
   times = []
   for _ in range(steps):
     t = time.time()
-    metrics = gan.train_loop(it, 1)
+    gan.train_loop(it, 1)
     times.append(time.time() - t)
   sec = statistics.median(times)
   flops = _cached_step_flops(gan, list(configs) + list(bindings))
   images = gan.batch_size * gan.num_sub_steps
   result = dict(sec=sec, min=min(times), max=max(times), images_per_s=images / sec,
-                gflop=flops / 1e9, gflops=flops / 1e9 / sec, first=first,
-                build=t1 - t0, finite=all(v == v for v in metrics.values()),
-                rows=_rows(gan))
+                gflop=flops / 1e9, gflops=flops / 1e9 / sec, first=first, rows=_rows(gan))
   return result
 
 
@@ -384,7 +383,8 @@ def main(argv=None):
   print(f"# {_load()}")
 
   if "reference" in results and "fast" in results:
-    print(f"speed-up fast / reference (fp32): {results['reference']['sec'] / results['fast']['sec']:.2f}x")
+    speedup = results["reference"]["sec"] / results["fast"]["sec"]
+    print(f"speed-up fast / reference (fp32): {speedup:.2f}x")
   fp32 = [results[k] for k in ("fast", "fast_xla") if k in results]
   bf16 = [results[k] for k in ("bf16", "bf16_xla") if k in results]
   best32 = min(fp32, key=lambda r: r["sec"]) if fp32 else None
