@@ -36,5 +36,5 @@ setuptools.setup(
         "test": ["pytest>=7", "pytest-timeout>=2", "matplotlib>=3.5"],
         "plots": ["matplotlib>=3.5"],
     },
-    entry_points={"console_scripts": ["compare_ssgan=compare_ssgan.main:run"]},
+    entry_points={"console_scripts": ["compare_ssgan=compare_ssgan.cli:run"]},
 )

@@ -5,6 +5,8 @@ import os
 
 import tensorflow as tf
 
+from compare_ssgan import errors
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
@@ -18,7 +20,7 @@ def set_cpu_replicas(n):
     tf.config.set_logical_device_configuration(
         cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
   except RuntimeError as e:
-    raise RuntimeError(f"--cpu_replicas={n} must be set before TensorFlow initialises its "
+    raise errors.ConfigError(f"--cpu_replicas={n} must be set before TensorFlow initialises its "
                        f"devices ({e})") from e
 
 
@@ -30,7 +32,7 @@ def make_strategy(name="default", tpu=None, cpu_replicas=0):
   tpu: `TPUStrategy` on `tpu` (or $TPU_NAME), connecting and initialising the TPU system.
   """
   if name not in STRATEGIES:
-    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    raise errors.ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "mirrored":
@@ -39,12 +41,12 @@ def make_strategy(name="default", tpu=None, cpu_replicas=0):
       return tf.distribute.MirroredStrategy()
     cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
     if cpu_replicas and len(cpus) < int(cpu_replicas):
-      raise ValueError(f"asked for {cpu_replicas} CPU replicas but only {len(cpus)} logical "
+      raise errors.ConfigError(f"asked for {cpu_replicas} CPU replicas but only {len(cpus)} logical "
                        "CPU devices exist")
     return tf.distribute.MirroredStrategy(cpus[:int(cpu_replicas)] if cpu_replicas else cpus)
   if name == "multi_worker":
     if "TF_CONFIG" not in os.environ:
-      raise ValueError("--strategy multi_worker needs the TF_CONFIG environment variable")
+      raise errors.ConfigError("--strategy multi_worker needs the TF_CONFIG environment variable")
     return tf.distribute.MultiWorkerMirroredStrategy()
   tpu = tpu or os.environ.get("TPU_NAME")
   resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")

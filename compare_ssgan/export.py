@@ -149,3 +149,24 @@ def export_discriminator(gan, path, metadata=None):
                              conditional=conditional,
                              rotation_head=gan.rotation_head is not None))
   return module
+
+
+def export_run(model_dir, step=None, export_dir=None, use_ema=True,
+               bn_accumulator_samples=None, gin_configs=(), gin_bindings=()):
+  """Restores a run's checkpoint, fills G's BN accumulators as the evaluation does and
+  writes `<export_dir>/generator` and `<export_dir>/discriminator` (default
+  `model_dir/export-<step>`); returns (gan, export_dir)."""
+  # pylint: disable=import-outside-toplevel
+  from compare_ssgan import options, runs
+  from compare_ssgan.metrics import fill_bn_accumulators
+  gan, dataset, step = runs.restore_gan(model_dir, step, gin_configs, gin_bindings)
+  fill_bn_accumulators(gan, bn_accumulator_samples)
+  export_dir = export_dir or os.path.join(model_dir, f"export-{step}")
+  metadata = {"step": int(step),
+              "model_dir": model_dir if "://" in model_dir else os.path.abspath(model_dir),
+              "architecture": options.options()["architecture"], "dataset": dataset.name,
+              "gan_class": type(gan).__name__}
+  export_generator(gan, os.path.join(export_dir, "generator"), use_ema=use_ema,
+                   metadata=metadata)
+  export_discriminator(gan, os.path.join(export_dir, "discriminator"), metadata=metadata)
+  return gan, export_dir

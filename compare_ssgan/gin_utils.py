@@ -10,16 +10,19 @@ gin is compare_ssgan's configuration surface. Three things gin does not do for u
   * write `operative_config-<step>.gin` (`gin.tf` does not import on TF >= 2.16).
 """
 
+import contextlib
 import os
 from typing import Iterable, List, Optional, Sequence
 
 import gin
 
+from compare_ssgan import errors
+
 _REPO_CONFIG_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                  "gin_configs")
 
 
-class GinConfigError(ValueError):
+class GinConfigError(errors.ConfigError):
   """A gin config or binding that cannot be honoured; the message names the culprit."""
 
 
@@ -90,27 +93,52 @@ def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
   """
   register_all()
   gin.clear_config()
-  root = config_root()
-  if root not in _search_paths_added:
-    gin.add_config_file_search_path(root)
-    _search_paths_added.add(root)
   files = [resolve_config(c) for c in configs]
-  cwd = os.getcwd()
+  # `include` lines are found next to the including file's folder, then under the config
+  # root; never in the working directory (gin's default looks there first).
+  folders = list(dict.fromkeys([os.path.dirname(f) for f in files] + [config_root()]))
   try:
-    # gin tries `include` paths relative to the working directory first (logging an error
-    # when that fails): parse from the config root, where they are meant to be found.
-    os.chdir(root)
-    gin.parse_config_files_and_bindings(files, list(bindings), finalize_config=False,
-                                        skip_unknown=list(allow_unknown) or False)
-  except (ValueError, KeyError, TypeError) as e:
-    raise GinConfigError(f"bad gin config or binding: {e}") from e
-  finally:
-    os.chdir(cwd)
+    with _include_search_path(folders):
+      gin.parse_config_files_and_bindings(files, list(bindings), finalize_config=False,
+                                          skip_unknown=list(allow_unknown) or False)
+  except (ValueError, KeyError, TypeError, SyntaxError, OSError) as e:
+    detail = " ".join(str(e).split())
+    if isinstance(e, SyntaxError):
+      detail = f"{e.msg} (in {e.text.strip() if e.text else 'a binding'!r})"
+    raise GinConfigError(f"bad gin config or binding: {detail}") from e
   if finalize:
     gin.finalize()
 
 
-_search_paths_added = set()
+@contextlib.contextmanager
+def _include_search_path(folders):
+  """gin keeps its include search path in a module list; swap it for one parse."""
+  prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+  saved = list(prefixes)
+  prefixes[:] = list(folders)
+  try:
+    yield
+  finally:
+    prefixes[:] = saved
+
+
+@contextlib.contextmanager
+def configuration_errors():
+  """Turns the errors gin raises while CALLING configurables (a misspelled parameter that a
+  pass-through configurable forwards, a missing required binding) into `GinConfigError`.
+  Only gin's own wrapper messages are converted; any other TypeError stays a bug."""
+  try:
+    yield
+  except (TypeError, RuntimeError) as e:
+    text = str(e)
+    if "In call to configurable" in text or "Required bindings for" in text:
+      raise GinConfigError(" ".join(text.split())) from e
+    raise
+
+
+def is_registered(name: str) -> bool:
+  """Whether some imported module registered the configurable `name`."""
+  return bool(gin.config._REGISTRY.matching_selectors(name))  # pylint: disable=protected-access
 
 
 def _bound_keys() -> List[tuple]:

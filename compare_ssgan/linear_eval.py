@@ -23,6 +23,8 @@ resnet_stl, resnet_biggan with its attention sites) are supported.
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import errors
+
 POOLS = ("avg", "adaptive")
 
 
@@ -30,7 +32,7 @@ def discriminator_stages(discriminator):
   """[(name, fn(net, training) -> net)] for D's blocks (attention folded into its block)."""
   blocks = getattr(discriminator, "blocks", None)
   if not blocks:
-    raise ValueError(f"{type(discriminator).__name__} has no `blocks`: linear evaluation "
+    raise errors.ConfigError(f"{type(discriminator).__name__} has no `blocks`: linear evaluation "
                      "supports the ResNet-family discriminators (tiny_arch, resnet_cifar_arch, "
                      "resnet5_arch, resnet_stl_arch, resnet_biggan_arch)")
   attention = getattr(discriminator, "attention", None) or [None] * len(blocks)
@@ -64,7 +66,7 @@ def pool_features(net, pool="avg", max_dim=9216):
     if s != h:
       net = tf.image.resize(net, [s, s], method="area")
     return tf.reshape(net, [-1, s * s * c])
-  raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+  raise errors.ConfigError(f"pool must be one of {POOLS}, got {pool!r}")
 
 
 def block_features(discriminator, images, pool="avg", max_dim=9216, batch_size=256):
@@ -88,20 +90,10 @@ def block_features(discriminator, images, pool="avg", max_dim=9216, batch_size=2
 
 
 def labelled_images(dataset, split, num):
-  """(images float32 [n, H, W, 3], labels int32 [n]); train in the seeded order, eval in
-  file order. `n` = min(num, split size) for eval; train repeats, so exactly `num`."""
+  """(images, labels) for a probe: eval capped at the split's size, train exactly `num`."""
   if split == "eval":
     num = min(int(num), dataset.num_examples("eval"))
-    return dataset.eval_images(num), dataset.eval_labels(num)
-  images, labels, count = [], [], 0
-  for batch in dataset.input_fn("train", 250, getattr(dataset, "seed", 547)):
-    images.append(batch["images"].numpy())
-    labels.append(batch["labels"].numpy())
-    count += len(images[-1])
-    if count >= num:
-      break
-  return (np.concatenate(images)[:num].astype(np.float32),
-          np.concatenate(labels)[:num].astype(np.int32))
+  return dataset.first_examples(split, num)
 
 
 @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float64),

@@ -6,6 +6,12 @@ same here (`options.batch_size = 64`, `run_config.save_checkpoints_steps = 1000`
 
 import gin
 
+from compare_ssgan import errors
+
+# compare_gan's default `options.seed` and `dataset.seed`: the root of every random draw and
+# of the data order, unless a config binds another.
+DEFAULT_SEED = 547
+
 
 @gin.configurable("options")
 def options(batch_size=gin.REQUIRED,
@@ -15,7 +21,7 @@ def options(batch_size=gin.REQUIRED,
             lamba=1.0,
             disc_iters=1,
             z_dim=128,
-            seed=547,
+            seed=DEFAULT_SEED,
             discriminator_normalization=None):
   """The experiment's global settings.
 
@@ -31,7 +37,7 @@ def options(batch_size=gin.REQUIRED,
     discriminator_normalization: deprecated in compare_gan; must stay None.
   """
   if discriminator_normalization is not None:
-    raise ValueError("options.discriminator_normalization is deprecated (as in compare_gan): "
+    raise errors.ConfigError("options.discriminator_normalization is deprecated (as in compare_gan): "
                      "use D.spectral_norm / D.layer_norm / D.batch_norm_fn.")
   return dict(batch_size=int(batch_size), gan_class=gan_class, architecture=architecture,
               training_steps=int(training_steps), lamba=float(lamba),

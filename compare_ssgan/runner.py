@@ -7,7 +7,6 @@ Everything that is not per-replica math (logging, NaN checks, summaries, checkpo
 sample grids) happens between host calls of `iterations_per_loop` G steps.
 """
 
-import math
 import os
 import time
 
@@ -15,17 +14,16 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from compare_ssgan import checkpointing, distribute, gin_utils
+from compare_ssgan import checkpointing, distribute, errors, gin_utils, images, runs
 from compare_ssgan.datasets import get_dataset
 from compare_ssgan.options import options as get_options
 from compare_ssgan.options import run_config as get_run_config
 
-TRAIN_DONE = "TRAIN_DONE"
 SAMPLE_SEED = 12345          # fixed z of the sample grids
 NUM_SAMPLES = 64             # an 8x8 grid
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(errors.Error, RuntimeError):
   """A loss became NaN or Inf; the last good checkpoint is kept."""
 
 
@@ -40,7 +38,7 @@ class Experiment:
     self.dataset = get_dataset()
     gan_class = self.options["gan_class"]
     if not callable(gan_class):
-      raise ValueError(f"options.gan_class must be @ModularGAN or @SSGAN, got {gan_class!r}")
+      raise errors.ConfigError(f"options.gan_class must be @ModularGAN or @SSGAN, got {gan_class!r}")
     self.gan = gan_class(dataset=self.dataset, strategy=self.strategy, options=self.options)
     self.gan.build()
     self.evaluating = evaluating
@@ -78,24 +76,7 @@ def check_model_dir_writable(model_dir):
       f.write("ok")
     tf.io.gfile.remove(probe)
   except (tf.errors.OpError, OSError) as e:
-    raise PermissionError(f"model_dir {model_dir!r} is not writable: {e}") from e
-
-
-def image_grid(images, rows=8):
-  """[N, H, W, 3] floats in [0, 1] -> one uint8 [rows*H, cols*W, 3] grid."""
-  images = np.clip(np.nan_to_num(np.asarray(images, np.float32)), 0.0, 1.0)
-  n, h, w, c = images.shape
-  cols = int(math.ceil(n / rows))
-  grid = np.zeros((rows * h, cols * w, c), np.float32)
-  for i in range(n):
-    r, col = divmod(i, cols)
-    grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = images[i]
-  return (grid * 255.0 + 0.5).astype(np.uint8)
-
-
-def save_png(array, path):
-  with tf.io.gfile.GFile(path, "wb") as f:
-    f.write(tf.io.encode_png(array).numpy())
+    raise errors.ConfigError(f"model_dir {model_dir!r} is not writable: {e}") from e
 
 
 def _train_dataset(exp, start_step):
@@ -151,17 +132,18 @@ class _Writer:
     self.writer.flush()
 
 
-def _sample_grid(gan):
+def sample_grid(gan):
+  """The 8x8 grid of the fixed sample z (EMA weights when the GAN has them)."""
   z = gan.sample_eval_z(NUM_SAMPLES, SAMPLE_SEED)
   y = gan.one_hot(gan.sample_labels(NUM_SAMPLES, SAMPLE_SEED))
-  return image_grid(gan.generate(z, y, use_ema=True).numpy())
+  return images.image_grid(gan.generate(z, y, use_ema=True).numpy())
 
 
 def _write_samples(exp, writer, step):
-  grid = _sample_grid(exp.gan)
-  samples_dir = os.path.join(exp.model_dir, "samples")
-  tf.io.gfile.makedirs(samples_dir)
-  save_png(grid, os.path.join(samples_dir, f"samples_{step:08d}.png"))
+  grid = sample_grid(exp.gan)
+  path = runs.grid_path(exp.model_dir, step)
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  images.save_png(grid, path)
   writer.images(step, "fake_images", grid)
 
 
@@ -189,7 +171,7 @@ def train(exp, log=logging.info):
   iterator = iter(_train_dataset(exp, step))
   if step == 0 and exp.is_chief:
     real = next(iter(exp.dataset.input_fn("train", NUM_SAMPLES)))["images"].numpy()
-    writer.images(0, "real_images", image_grid(real))
+    writer.images(0, "real_images", images.image_grid(real))
   save_every = rc["save_checkpoints_steps"]
   images_per_step = gan.batch_size * gan.num_sub_steps
   start_time, start_step = time.time(), step
@@ -219,31 +201,7 @@ def train(exp, log=logging.info):
 
 def _mark_done(exp):
   if exp.is_chief:
-    with tf.io.gfile.GFile(os.path.join(exp.model_dir, TRAIN_DONE), "w") as f:
-      f.write("done\n")
-
-
-def checkpoint_steps(model_dir):
-  """Steps of the checkpoints present in model_dir, ascending."""
-  state = tf.train.get_checkpoint_state(model_dir)
-  if not state:
-    return []
-  steps = []
-  for path in state.all_model_checkpoint_paths:
-    try:
-      steps.append(int(path.rsplit("-", 1)[1]))
-    except (IndexError, ValueError):
-      continue
-  return sorted(set(steps))
-
-
-def _evaluated_steps(model_dir, score_filename):
-  path = os.path.join(model_dir, score_filename)
-  if not tf.io.gfile.exists(path):
-    return set()
-  with tf.io.gfile.GFile(path) as f:
-    lines = f.read().splitlines()[1:]
-  return {int(line.split(",")[0]) for line in lines if line}
+    runs.mark_done(exp.model_dir)
 
 
 def evaluate_step(exp, step, score_filename="scores.csv", num_averaging_runs=3, log=logging.info):
@@ -255,19 +213,19 @@ def evaluate_step(exp, step, score_filename="scores.csv", num_averaging_runs=3, 
                                         num_averaging_runs=num_averaging_runs,
                                         cache_dir=os.path.join(exp.model_dir, "eval_cache"))
   if exp.is_chief:
-    metrics.append_scores_csv(exp.model_dir, step, results, filename=score_filename)
+    runs.append_scores(exp.model_dir, step, results, filename=score_filename)
     metrics.write_score_summaries(exp.model_dir, step, results)
   log(f"Evaluated step {step}: " + ", ".join(
-      f"{k} {results[k]:.4f}" for k in metrics.SCORE_KEYS if k in results))
+      f"{k} {results[k]:.4f}" for k in runs.SCORE_KEYS if k in results))
   return results
 
 
 def _steps_to_evaluate(model_dir, eval_every_steps, score_filename):
   """Checkpoints at multiples of eval_every_steps, plus the last one once training is done."""
-  done = _evaluated_steps(model_dir, score_filename)
-  steps = checkpoint_steps(model_dir)
+  done = runs.evaluated_steps(model_dir, score_filename)
+  steps = runs.checkpoint_steps(model_dir)
   wanted = {s for s in steps if s > 0 and (not eval_every_steps or s % eval_every_steps == 0)}
-  if steps and tf.io.gfile.exists(os.path.join(model_dir, TRAIN_DONE)):
+  if steps and runs.is_done(model_dir):
     wanted.add(steps[-1])
   return sorted(wanted - done)
 
@@ -284,13 +242,13 @@ def continuous_eval(exp, eval_every_steps, score_filename="scores.csv", num_aver
   """Evaluates new checkpoints as they appear, until TRAIN_DONE and nothing is left."""
   start = time.time()
   while True:
-    finished = tf.io.gfile.exists(os.path.join(exp.model_dir, TRAIN_DONE))
+    finished = runs.is_done(exp.model_dir)
     for step in _steps_to_evaluate(exp.model_dir, eval_every_steps, score_filename):
       evaluate_step(exp, step, score_filename, num_averaging_runs, log=log)
     if finished:
       return
     if timeout_seconds is not None and time.time() - start > timeout_seconds:
-      raise TimeoutError(f"continuous_eval: no {TRAIN_DONE} in {exp.model_dir} after "
+      raise errors.Error(f"continuous_eval: no {runs.TRAIN_DONE} in {exp.model_dir} after "
                          f"{timeout_seconds} s")
     time.sleep(poll_seconds)
 
@@ -301,8 +259,16 @@ SCHEDULES = ("train", "eval_after_train", "continuous_eval")
 def run_with_schedule(schedule, model_dir, strategy=None, eval_every_steps=5000,
                       score_filename="scores.csv", num_eval_averaging_runs=3):
   if schedule not in SCHEDULES:
-    raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-  exp = Experiment(model_dir, strategy, evaluating=schedule != "train")
+    raise errors.ConfigError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+  created = not tf.io.gfile.exists(model_dir)
+  check_model_dir_writable(model_dir)
+  try:
+    with gin_utils.configuration_errors():
+      exp = Experiment(model_dir, strategy, evaluating=schedule != "train")
+  except errors.Error:
+    if created:   # a run that cannot start leaves no folder behind
+      tf.io.gfile.rmtree(model_dir)
+    raise
   if schedule == "train":
     return train(exp)
   kwargs = dict(eval_every_steps=eval_every_steps, score_filename=score_filename,

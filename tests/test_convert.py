@@ -1,4 +1,4 @@
-"""tools/convert_compare_gan_config.py: the five compare_gan example configs convert, parse
+"""compare_ssgan.convert (the convert-config verb): the five compare_gan example configs convert, parse
 and build (reduced width); what cannot be mapped fails naming the line and binding."""
 
 import os
@@ -12,9 +12,9 @@ from compare_ssgan.architectures import build_architecture
 from compare_ssgan.architectures.registry import ARCHITECTURES
 from compare_ssgan.datasets.tfds_datasets import SPECS
 
+from compare_ssgan import convert
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import convert_compare_gan_config as convert  # noqa: E402  pylint: disable=wrong-import-position
 
 EXAMPLES_DIR = os.path.join(os.path.dirname(REPO), "shared", "reference",
                             "compare_gan_example_configs")
@@ -105,8 +105,10 @@ def test_unmappable_fails_naming_the_line(line, message):
 def test_cli_exit_status(tmp_path):
   bad = tmp_path / "bad.gin"
   bad.write_text('options.architecture = "resnet30_arch"\n')
-  proc = subprocess.run([sys.executable, os.path.join(REPO, "tools",
-                                                      "convert_compare_gan_config.py"),
-                         str(bad)], capture_output=True, text=True, timeout=300)
-  assert proc.returncode == 1
+  proc = subprocess.run([sys.executable, "-m", "compare_ssgan", "convert-config", str(bad)],
+                        capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 2
+  lines = [l for l in proc.stderr.splitlines() if l.startswith("compare_ssgan convert-config")]
+  assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+  assert lines[0].startswith("compare_ssgan convert-config: error: cannot convert:")
   assert "bad.gin:1" in proc.stderr and "resnet30_arch" in proc.stderr

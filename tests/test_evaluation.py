@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import metrics
+from compare_ssgan import errors, metrics, runs
 from compare_ssgan.metrics import domain_classifier as dc
 
 RES = 16
@@ -37,8 +37,13 @@ class FakeDataset:
   eval_test_samples = 256
   identity = "fake_quadrants-v1"
 
-  def eval_images(self, n):
-    return quadrant_images(n, seed=123)[0]
+  seed = 547
+
+  def first_examples(self, split, num, seed=None):
+    if split == "eval":
+      return quadrant_images(num, seed=123)
+    images, labels = quadrant_images(2048, seed=self.seed if seed is None else seed)
+    return images[:num], labels[:num]
 
   def input_fn(self, split, batch_size, seed, start_batch=0, input_context=None):
     del split, start_batch, input_context
@@ -129,8 +134,8 @@ def test_evaluate_with_domain_classifier_and_scores_csv(tmp_path):
   assert gan.bn_filled_with == (128, 64, 42)  # accumulators filled first, gin-sized
   assert gan.ema_flags == {True}
   model_dir = str(tmp_path / "run")
-  metrics.append_scores_csv(model_dir, 100, results)
-  metrics.append_scores_csv(model_dir, 200, results)
+  runs.append_scores(model_dir, 100, results)
+  runs.append_scores(model_dir, 200, results)
   with open(os.path.join(model_dir, "scores.csv")) as f:
     rows = list(csv.reader(f))
   assert rows[0] == ["step", "fid_score_mean", "fid_score_std", "inception_score_mean",
@@ -187,7 +192,7 @@ def test_nan_samples_give_nan_scores_and_a_warning(tmp_path):
                                           cache_dir=str(tmp_path))
   assert np.isnan(results["fid_score_mean"]) and np.isnan(results["inception_score_mean"])
   assert len(results["kid_score_list"]) == 2
-  path = metrics.append_scores_csv(str(tmp_path), 7, results)
+  path = runs.append_scores(str(tmp_path), 7, results)
   with open(path) as f:
     assert f.read().splitlines()[1].startswith("7,nan,")
 
@@ -196,8 +201,8 @@ def test_scores_csv_refuses_foreign_columns(tmp_path):
   with open(tmp_path / "scores.csv", "w") as f:
     f.write("checkpoint_path,step,fid\n")
   results = {k: 1.0 for k in metrics.SCORE_KEYS}
-  with pytest.raises(ValueError, match="columns"):
-    metrics.append_scores_csv(str(tmp_path), 1, results)
+  with pytest.raises(errors.Error, match="columns"):
+    runs.append_scores(str(tmp_path), 1, results)
 
 
 def test_domain_classifier_is_deterministic_and_cached(tmp_path):

@@ -1,4 +1,4 @@
-"""tools/export.py and tools/evaluate_hub_generator.py on a 2-step tiny SS-GAN run.
+"""The export and evaluate-module verbs on a 2-step tiny SS-GAN run.
 
 The exported SavedModels are loaded in a fresh process that cannot import compare_ssgan
 (its module entry is set to None before anything else), with tf.saved_model.load and
@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from compare_ssgan import gin_utils
 
-from shared_runs import RUN_BINDINGS, tiny_run  # noqa: E402  (also puts tools/ on sys.path)
+from compare_ssgan import export as export_lib
+from compare_ssgan.metrics import hub_generator as evaluate_hub_generator
 
-import evaluate_hub_generator  # noqa: E402  pylint: disable=wrong-import-position
-import export as export_tool  # noqa: E402  pylint: disable=wrong-import-position
+from shared_runs import RUN_BINDINGS, tiny_run  # noqa: E402
 
 
 BINDINGS = RUN_BINDINGS
@@ -27,7 +27,8 @@ BINDINGS = RUN_BINDINGS
 _LOADER = r"""
 import sys
 sys.modules["compare_ssgan"] = None          # the package is installed editable: block it
-sys.path = [p for p in sys.path if "/work/main" not in p and p not in ("", ".")]
+repo = sys.argv[6]
+sys.path = [p for p in sys.path if not p.startswith(repo) and p not in ("", ".")]
 import json
 import numpy as np
 import tensorflow as tf
@@ -54,7 +55,7 @@ print(json.dumps({"z_dim": int(g.z_dim.numpy()), "leaked": bad,
 def exported(tmp_path_factory):
   root = tmp_path_factory.mktemp("export")
   model_dir = tiny_run(tmp_path_factory)
-  gan, export_dir = export_tool.export(model_dir, export_dir=str(root / "export"))
+  gan, export_dir = export_lib.export_run(model_dir, export_dir=str(root / "export"))
   z = gan.sample_eval_z(16, 7)
   x = np.asarray(gan.generate(z, use_ema=False))  # some images for D
   ref = {"ema": np.asarray(gan.generate(z, use_ema=True)),
@@ -75,7 +76,8 @@ def test_export_loads_without_package(exported):
   proc = subprocess.run(
       [sys.executable, "-c", _LOADER, os.path.join(export_dir, "generator"),
        os.path.join(export_dir, "discriminator"), str(root / "z.npy"), str(root / "x.npy"),
-       str(root / "out.npz")], capture_output=True, text=True, cwd="/", env=env, timeout=300)
+       str(root / "out.npz"), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))],
+      capture_output=True, text=True, cwd="/", env=env, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   info = json.loads(proc.stdout.strip().splitlines()[-1])
   assert info["leaked"] == [] and info["z_dim"] == 8

@@ -1,4 +1,4 @@
-"""compare_ssgan.linear_eval and tools/linear_eval.py on a 2-step tiny SS-GAN checkpoint."""
+"""compare_ssgan.linear_eval and the linear-eval verb on a 2-step tiny SS-GAN checkpoint."""
 
 import json
 
@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import linear_eval
+from compare_ssgan import cli, linear_eval, runs
 
-from shared_runs import tiny_run  # noqa: E402  (also puts tools/ on sys.path)
-
-import linear_eval as linear_eval_tool  # noqa: E402  pylint: disable=wrong-import-position
-import sample  # noqa: E402  pylint: disable=wrong-import-position
+from shared_runs import tiny_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +29,7 @@ def test_logistic_regression_fits_separable_data():
 
 
 def test_last_block_features_are_d_features(model_dir):
-  gan, dataset, _ = sample.restore_gan(model_dir)
+  gan, dataset, _ = runs.restore_gan(model_dir)
   x = dataset.eval_images(8)
   feats = linear_eval.block_features(gan.discriminator, x)
   assert list(feats) == [b.name for b in gan.discriminator.blocks]
@@ -44,8 +41,8 @@ def test_last_block_features_are_d_features(model_dir):
 
 def test_linear_eval_tool(model_dir, tmp_path):
   out = str(tmp_path / "le.json")
-  assert linear_eval_tool.main(["linear_eval.py", f"--model_dir={model_dir}",
-                                "--num_train=600", "--num_eval=300", f"--output={out}"]) == 0
+  assert cli.main(["linear-eval", f"--model_dir={model_dir}", "--num_train=600",
+                   "--num_eval=300", f"--output={out}"]) == 0
   with open(out) as f:
     results = json.load(f)
   assert results["step"] == 2 and results["num_eval"] == 300 and results["num_classes"] == 10

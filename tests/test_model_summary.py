@@ -1,26 +1,14 @@
-"""tools/model_summary.py: parameter tables and the three closing count lines."""
+"""The summary verb (compare_ssgan.summary): parameter tables and the three count lines."""
 
-import importlib.util
-import os
+import io
 import re
 
 import gin
 import pytest
 
-from compare_ssgan import gin_utils
+from compare_ssgan import cli, errors, gin_utils, summary
 from compare_ssgan.architectures import build_architecture
-
-_TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
-                     "model_summary.py")
-
-
-@pytest.fixture(scope="module")
-def tool():
-  spec = importlib.util.spec_from_file_location("model_summary_under_test", _TOOL)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
+from compare_ssgan.datasets import dataset_shape
 
 _TINY = """
 options.architecture = "tiny_arch"
@@ -36,10 +24,9 @@ D.spectral_norm = True
 def _counts(text):
   lines = text.strip().splitlines()
   assert len(lines) >= 3, text
-  tail = lines[-3:]
   keys = ["generator_params", "discriminator_params", "rotation_head_params"]
   counts = {}
-  for key, line in zip(keys, tail):
+  for key, line in zip(keys, lines[-3:]):
     m = re.fullmatch(rf"{key} (\d+)", line)
     assert m, f"expected '{key} N', got {line!r}"
     counts[key] = int(m.group(1))
@@ -51,95 +38,77 @@ _EXPECTED = {}
 
 def _expected_tiny(resolution):
   """(G, D) trainable counts of tiny_arch built directly (cached: builds cost seconds)."""
-  if resolution in _EXPECTED:
-    return _EXPECTED[resolution]
-  gin_utils.parse(bindings=["G.batch_norm_fn = @batch_norm", "D.spectral_norm = True"])
-  g, d = build_architecture("tiny_arch", resolution=resolution, z_dim=16)
-  gin.clear_config()
-  _EXPECTED[resolution] = (sum(int(v.numpy().size) for v in g.trainable_variables),
-                           sum(int(v.numpy().size) for v in d.trainable_variables))
+  if resolution not in _EXPECTED:
+    gin_utils.parse(bindings=["G.batch_norm_fn = @batch_norm", "D.spectral_norm = True"])
+    g, d = build_architecture("tiny_arch", resolution=resolution, z_dim=16)
+    gin.clear_config()
+    _EXPECTED[resolution] = (sum(int(v.numpy().size) for v in g.trainable_variables),
+                             sum(int(v.numpy().size) for v in d.trainable_variables))
   return _EXPECTED[resolution]
 
 
-def test_main_on_tiny_config(tool, tmp_path, capsys):
+def test_verb_on_tiny_config(tmp_path, capsys):
   cfg = tmp_path / "tiny.gin"
   cfg.write_text(_TINY)
-  rc = tool.main(["model_summary", "--gin_config", str(cfg)])
-  assert rc in (0, None)
+  assert cli.main(["summary", "--gin_config", str(cfg)]) == 0
   out = capsys.readouterr().out
-  counts = _counts(out)
   g, d = _expected_tiny(16)
-  assert counts == {"generator_params": g, "discriminator_params": d,
-                    "rotation_head_params": 16 * 4 + 4}
-  assert "generator/fc_noise" in out          # the per-layer table
-  assert "score_classify" in out
+  assert _counts(out) == {"generator_params": g, "discriminator_params": d,
+                          "rotation_head_params": 16 * 4 + 4}
+  assert "generator/fc_noise" in out and "score_classify" in out   # the per-layer table
   assert "resolution 16" in out
 
 
-def test_bindings_and_resolution_flags(tool, tmp_path, capsys):
+def test_bindings_and_resolution_flags(tmp_path, capsys):
   cfg = tmp_path / "tiny.gin"
   cfg.write_text(_TINY)
-  tool.main(["model_summary", "--gin_config", str(cfg), "--resolution", "32",
-             "--gin_bindings", "D.spectral_norm = False"])
+  cli.main(["summary", "--gin_config", str(cfg), "--resolution", "32",
+            "--gin_bindings", "D.spectral_norm = False"])
   counts = _counts(capsys.readouterr().out)
   g, d = _expected_tiny(32)
   assert counts["generator_params"] == g and counts["discriminator_params"] == d
   assert g != _expected_tiny(16)[0]     # the resolution really changed G
-  # Flags from an earlier call do not leak into the next one.
-  assert tool.main(["model_summary"]) == 2      # usage error: no config
-  assert tool.FLAGS.resolution is None and tool.FLAGS.gin_bindings == []
+  # Flags of an earlier call do not leak into the next one: no config is a usage error.
+  assert cli.main(["summary"]) == 2
 
 
-def test_misspelled_binding_is_an_error(tool, tmp_path):
+def test_misspelled_binding_is_one_error_line(tmp_path, capsys):
   cfg = tmp_path / "tiny.gin"
   cfg.write_text(_TINY)
-  with pytest.raises(gin_utils.GinConfigError, match="spectral_nrm"):
-    tool.main(["model_summary", "--gin_config", str(cfg), "--gin_bindings",
-               "D.spectral_nrm = True"])
+  assert cli.main(["summary", "--gin_config", str(cfg), "--gin_bindings",
+                   "D.spectral_nrm = True"]) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert err[-1].startswith("compare_ssgan summary: error:") and "spectral_nrm" in err[-1]
 
 
-def test_unavailable_gan_class_is_not_needed(tool, tmp_path, capsys, monkeypatch):
-  monkeypatch.setattr(tool, "MAYBE_UNAVAILABLE", tool.MAYBE_UNAVAILABLE + ("NotYetGAN",))
-  cfg = tmp_path / "tiny.gin"
-  cfg.write_text(_TINY + "options.gan_class = @NotYetGAN\nNotYetGAN.rotated_batch_size = 4\n")
-  tool.main(["model_summary", "--gin_config", str(cfg), "--resolution", "8"])  # 8: fast
-  out = capsys.readouterr().out
-  assert _counts(out)["rotation_head_params"] == 68
-  assert "NotYetGAN" in out
-  # A strict parse still refuses the unknown configurable.
-  with pytest.raises(gin_utils.GinConfigError, match="NotYetGAN"):
-    gin_utils.parse([str(cfg)])
-
-
-def test_unknown_dataset_needs_resolution(tool, tmp_path):
+def test_unknown_dataset_needs_resolution(tmp_path):
   cfg = tmp_path / "x.gin"
   cfg.write_text(_TINY.replace("builtin_16", "no_such_dataset"))
-  with pytest.raises(Exception, match="resolution"):
-    tool.summarize(str(cfg))
+  with pytest.raises(errors.ConfigError, match="resolution"):
+    summary.summarize(str(cfg), out=io.StringIO())
 
 
-def test_dataset_table():
-  spec = importlib.util.spec_from_file_location("model_summary_table", _TOOL)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  assert module.DATASET_TABLE["cifar10"] == (32, 10)
-  assert module.DATASET_TABLE["lsun-bedroom"][0] == 128
-  assert module.DATASET_TABLE["imagenet_128"] == (128, 1000)
+def test_shapes_come_from_the_dataset_registry():
+  assert dataset_shape("cifar10") == (32, 10)
+  assert dataset_shape("lsun-bedroom")[0] == 128
+  assert dataset_shape("imagenet_128") == (128, 1000)
+  assert dataset_shape("builtin_16") == (16, 10)
 
 
-def test_resnet_cifar_counts(tool, tmp_path):
-  g_bn, g_params = "@batch_norm", 5_849_603   # compare_gan's count with batch_norm
+def test_resnet_cifar_counts(tmp_path):
+  """compare_gan's own counts for resnet_cifar (G with batch_norm, D with SN, head)."""
   cfg = tmp_path / "cifar.gin"
-  cfg.write_text(f"""
+  cfg.write_text("""
 options.architecture = "resnet_cifar_arch"
 options.z_dim = 128
 options.batch_size = 64
 options.training_steps = 1
 dataset.name = "cifar10"
-G.batch_norm_fn = {g_bn}
+G.batch_norm_fn = @batch_norm
 D.spectral_norm = True
 """)
-  counts = tool.summarize(str(cfg), resolution=32, out=open(os.devnull, "w"))
-  assert counts["generator_params"] == g_params
+  counts = summary.summarize(str(cfg), out=io.StringIO())
+  assert counts["resolution"] == 32
+  assert counts["generator_params"] == 5_849_603
   assert counts["discriminator_params"] == 1_483_137
   assert counts["rotation_head_params"] == 516

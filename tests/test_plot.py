@@ -1,17 +1,16 @@
-"""tools/plot.py: metric curves and sample grids from runs made by a 2-step training."""
+"""The plot verb: metric curves and sample grids from runs made by a 2-step training."""
 
 import subprocess
 
 import numpy as np
 import pytest
 
-from compare_ssgan import metrics
+from compare_ssgan import cli, metrics, runs
 
 pytest.importorskip("matplotlib")
 
-from shared_runs import tiny_run  # noqa: E402  (also puts tools/ on sys.path)
-
-import plot  # noqa: E402  pylint: disable=wrong-import-position
+from compare_ssgan import plots as plot  # noqa: E402
+from shared_runs import tiny_run  # noqa: E402
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -27,7 +26,7 @@ def run_dirs(tmp_path_factory):
   for step, fid in ((1, 30.0), (2, 20.0)):
     row = {k: 0.1 for k in metrics.SCORE_KEYS}
     row.update(fid_score_mean=fid, fid_score_std=1.5, inception_score_mean=2.0 + step)
-    metrics.append_scores_csv(b, step, row)
+    runs.append_scores(b, step, row)
     metrics.write_score_summaries(b, step, row)
   return a, b
 
@@ -59,7 +58,7 @@ def test_plot_writes_png_of_the_right_size(run_dirs, tmp_path):
 def test_cli_and_sample_grids(run_dirs, tmp_path):
   a, b = run_dirs
   curves, grids = str(tmp_path / "c.png"), str(tmp_path / "g.png")
-  assert plot.main(["plot.py", f"--model_dir={a},{b}", f"--output={curves}",
+  assert cli.main(["plot", f"--model_dir={a},{b}", f"--output={curves}",
                     "--metrics=loss/g_loss,fid_score_mean", "--width=6", "--height=3",
                     "--dpi=40", f"--samples_output={grids}"]) == 0
   with Image.open(curves) as im:

@@ -1,4 +1,4 @@
-"""tools/reproduce.py: planning sweeps, and turning run folders into a markdown table."""
+"""The reproduce verb (compare_ssgan.sweeps): planning sweeps, and turning run folders into a markdown table."""
 
 import math
 import os
@@ -8,11 +8,8 @@ import sys
 import pytest
 
 from compare_ssgan import paper_scores
-from compare_ssgan.metrics import append_scores_csv
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import reproduce  # noqa: E402  pylint: disable=wrong-import-position
+from compare_ssgan import sweeps as reproduce
+from compare_ssgan.runs import append_scores as append_scores_csv
 
 
 def _scores(fid, is_=1.0):
@@ -49,7 +46,7 @@ def test_plan_rejects_bad_grid():
 
 
 def test_plan_cli_globs_configs():
-  proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "reproduce.py"), "plan",
+  proc = subprocess.run([sys.executable, "-m", "compare_ssgan", "reproduce", "plan",
                          "--root", "runs", "--configs", "cifar10/*", "--seeds", "0,1,2"],
                         capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr
@@ -95,18 +92,18 @@ def test_table_from_fake_runs(tmp_path):
 
 
 def _cli_table(root):
-  return subprocess.run([sys.executable, os.path.join(REPO, "tools", "reproduce.py"), "table",
+  return subprocess.run([sys.executable, "-m", "compare_ssgan", "reproduce", "table",
                          "--root", str(root)], capture_output=True, text=True, timeout=300)
 
 
 def test_table_cli_empty_root(tmp_path):
   proc = _cli_table(tmp_path)
-  assert proc.returncode == 1 and "no scores.csv" in proc.stderr
+  assert proc.returncode == 2 and "no scores.csv" in proc.stderr
 
 
 def _tiny_run(model_dir):
   return subprocess.run(
-      [sys.executable, "-m", "compare_ssgan.main", "--gin_config", "test_tiny",
+      [sys.executable, "-m", "compare_ssgan", "train", "--gin_config", "test_tiny",
        "--model_dir", str(model_dir), "--gin_bindings", "options.training_steps=2",
        "--schedule", "eval_after_train", "--eval_every_steps", "2",
        "--gin_bindings", "evaluation.classifier='domain'"],

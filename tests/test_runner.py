@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import gin_utils, runner
+from compare_ssgan import gin_utils, runner, runs
 
 CLI = [sys.executable, "-m", "compare_ssgan.main"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1",
@@ -38,7 +38,7 @@ def test_resume_is_exact(tmp_path):
   runner.train(full, log=lambda _: None)
   part = _experiment(tmp_path / "part", ["options.training_steps = 2"])
   runner.train(part, log=lambda _: None)
-  assert runner.checkpoint_steps(tmp_path / "part") == [2]
+  assert runs.checkpoint_steps(tmp_path / "part") == [2]
   logs = []
   resumed = _experiment(tmp_path / "part", ["options.training_steps = 4"])
   runner.train(resumed, log=logs.append)
@@ -56,11 +56,12 @@ def test_run_leaves_artefacts_and_progress(tmp_path):
   exp = _experiment(tmp_path, ["options.training_steps = 2"])
   runner.train(exp, log=logs.append)
   names = os.listdir(tmp_path)
-  assert runner.TRAIN_DONE in names and "operative_config-0.gin" in names
+  assert runs.TRAIN_DONE in names and "operative_config-0.gin" in names
   assert any(n.startswith("events.out.tfevents") for n in names)
-  assert os.listdir(tmp_path / "samples") == ["samples_00000002.png"]
-  png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples" / "samples_00000002.png")))
-  assert png.shape == (8 * 16, 8 * 16, 3)
+  assert os.listdir(tmp_path / "samples") == ["grid-00000002.png"]
+  png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples" / "grid-00000002.png")))
+  assert png.shape == (8 * 17 - 1, 8 * 17 - 1, 3)   # 8x8 16-px images, 1-px white gutters
+  assert np.all(png.numpy()[16, :, :] == 255) and np.all(png.numpy()[:, 16, :] == 255)
   # Every model variable is in the checkpoint, SN `u` vectors and BN statistics included.
   stored = {n for n, _ in tf.train.list_variables(str(tmp_path / "ckpt-2"))}
   gan = exp.gan
@@ -89,21 +90,21 @@ def test_sigkill_then_restart_finishes(tmp_path):
   proc = subprocess.Popen(CLI + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           env=ENV, cwd="/")
   deadline = time.time() + 300
-  while time.time() < deadline and not runner.checkpoint_steps(model_dir):
+  while time.time() < deadline and not runs.checkpoint_steps(model_dir):
     if proc.poll() is not None:
       break
     time.sleep(0.5)
-  assert runner.checkpoint_steps(model_dir), "no checkpoint before the kill"
+  assert runs.checkpoint_steps(model_dir), "no checkpoint before the kill"
   proc.send_signal(signal.SIGKILL)
   proc.wait()
-  kept = runner.checkpoint_steps(model_dir)
-  assert not os.path.exists(os.path.join(model_dir, runner.TRAIN_DONE)) or kept[-1] == 8
+  kept = runs.checkpoint_steps(model_dir)
+  assert not os.path.exists(os.path.join(model_dir, runs.TRAIN_DONE)) or kept[-1] == 8
   result = _cli(args)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "Resumed from" in result.stderr
-  steps = runner.checkpoint_steps(model_dir)
+  steps = runs.checkpoint_steps(model_dir)
   assert steps[-1] == 8 and set(kept) <= set(steps)
-  assert os.path.exists(os.path.join(model_dir, runner.TRAIN_DONE))
+  assert os.path.exists(os.path.join(model_dir, runs.TRAIN_DONE))
 
 
 @pytest.mark.parametrize("args,message", [
@@ -117,14 +118,14 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
   model_dir = str(tmp_path / "run")
   result = _cli(["--gin_config", "test_tiny", "--model_dir", model_dir] + args)
   assert result.returncode != 0
-  errors = [l for l in result.stderr.splitlines() if l.startswith("compare_ssgan: error:")]
+  errors = [l for l in result.stderr.splitlines() if l.startswith("compare_ssgan train: error:")]
   assert len(errors) == 1 and message in errors[0], result.stderr[-3000:]
-  assert not runner.checkpoint_steps(model_dir)
+  assert not runs.checkpoint_steps(model_dir)
 
 
 def test_missing_required_binding_and_unwritable_dir(tmp_path):
   result = _cli(["--gin_bindings", "options.batch_size = 4", "--model_dir", str(tmp_path)])
-  assert result.returncode != 0 and "compare_ssgan: error:" in result.stderr
+  assert result.returncode != 0 and "compare_ssgan train: error:" in result.stderr
   assert "training_steps" in result.stderr or "gan_class" in result.stderr
   blocker = tmp_path / "file"
   blocker.write_text("x")
@@ -149,7 +150,7 @@ def test_mirrored_two_cpu_replicas_through_cli(tmp_path):
                  "--gin_bindings", "options.training_steps = 2"])
   assert result.returncode == 0, result.stderr[-3000:]
   assert "with 2 replica(s)" in result.stderr
-  assert runner.checkpoint_steps(tmp_path) == [2]
+  assert runs.checkpoint_steps(tmp_path) == [2]
 
 
 @pytest.mark.slow
@@ -175,8 +176,8 @@ def test_two_process_multi_worker_smoke(tmp_path):
   outs = [p.communicate(timeout=600) for p in procs]
   for p, (_, err) in zip(procs, outs):
     assert p.returncode == 0, err[-3000:]
-  assert runner.checkpoint_steps(tmp_path) == [2]
-  assert os.path.exists(tmp_path / runner.TRAIN_DONE)
+  assert runs.checkpoint_steps(tmp_path) == [2]
+  assert os.path.exists(tmp_path / runs.TRAIN_DONE)
 
 
 def test_steps_to_evaluate(tmp_path):
@@ -184,7 +185,7 @@ def test_steps_to_evaluate(tmp_path):
   tf.compat.v1.train.update_checkpoint_state(model_dir, os.path.join(model_dir, "ckpt-6"),
                                    [os.path.join(model_dir, f"ckpt-{s}") for s in (2, 4, 6)])
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [4]  # pylint: disable=protected-access
-  (tmp_path / runner.TRAIN_DONE).write_text("done")
+  (tmp_path / runs.TRAIN_DONE).write_text("done")
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [4, 6]  # pylint: disable=protected-access
   (tmp_path / "scores.csv").write_text("step,fid_score_mean\n4,1.0\n")
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [6]  # pylint: disable=protected-access

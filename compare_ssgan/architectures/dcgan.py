@@ -12,6 +12,7 @@ compare_gan's widths: ch = 64 (gf_dim = df_dim = 64).
 import gin
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
 from compare_ssgan.ops import Conv2D, Deconv2D, Linear, lrelu, make_norm
 
@@ -19,7 +20,7 @@ from compare_ssgan.ops import Conv2D, Deconv2D, Linear, lrelu, make_norm
 def _check_resolution(image_shape):
   h, w = image_shape[0], image_shape[1]
   if h % 16 or w % 16:
-    raise ValueError(f"dcgan_arch needs sides divisible by 16, got {h}x{w}")
+    raise errors.ConfigError(f"dcgan_arch needs sides divisible by 16, got {h}x{w}")
 
 
 class DCGANGenerator(Generator):

@@ -6,6 +6,7 @@ Each architecture module registers gin factories `<module>.Generator` and
 
 import importlib
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.abstract_arch import (discriminator_options,
                                                        generator_options)
 
@@ -32,7 +33,7 @@ _import_all()
 
 def _module(name):
   if name not in ARCHITECTURES:
-    raise ValueError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+    raise errors.ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}")
   return importlib.import_module(f"compare_ssgan.architectures.{ARCHITECTURES[name]}")
 
 

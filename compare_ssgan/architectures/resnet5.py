@@ -11,6 +11,7 @@ import math
 
 import gin
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
@@ -21,7 +22,7 @@ SEED_SIZE = 4
 def _up_layers(resolution):
   n = math.log2(resolution / SEED_SIZE)
   if not n.is_integer() or not 0 <= n <= 5:
-    raise ValueError(f"resnet5_arch needs a resolution of 4*2^k, k <= 5 (32, 64, 128), "
+    raise errors.ConfigError(f"resnet5_arch needs a resolution of 4*2^k, k <= 5 (32, 64, 128), "
                      f"got {resolution}")
   return int(n)
 
@@ -31,11 +32,11 @@ class ResNet5Generator(ResNetGenerator):
     super().__init__(**kwargs)
     h, w, colors = self.image_shape
     if h != w:
-      raise ValueError(f"resnet5_arch needs square images, got {h}x{w}")
+      raise errors.ConfigError(f"resnet5_arch needs square images, got {h}x{w}")
     up_layers = _up_layers(h)
     self.ch, self.channels = int(ch), tuple(int(c) for c in channels)
     if len(self.channels) != 6:
-      raise ValueError(f"resnet5.Generator.channels needs 6 multipliers, got {channels}")
+      raise errors.ConfigError(f"resnet5.Generator.channels needs 6 multipliers, got {channels}")
     sn = self.spectral_norm
     self.seed_channels = self.ch * self.channels[0]
     self.seed_shape = (SEED_SIZE, SEED_SIZE, self.seed_channels)
@@ -52,7 +53,7 @@ class ResNet5Discriminator(ResNetDiscriminator):
     super().__init__(**kwargs)
     self.ch, self.channels = int(ch), tuple(int(c) for c in channels)
     if len(self.channels) != 6:
-      raise ValueError(f"resnet5.Discriminator.channels needs 6 multipliers, got {channels}")
+      raise errors.ConfigError(f"resnet5.Discriminator.channels needs 6 multipliers, got {channels}")
     _up_layers(self.image_shape[0])
     sn = self.spectral_norm
     widths = [self.ch] + [self.ch * c for c in self.channels[1:]]

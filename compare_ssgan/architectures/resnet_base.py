@@ -9,6 +9,7 @@ D: blocks -> ReLU -> mean over H, W = features h -> final_fc(h) [+ sum(embed(y) 
 
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
 
 
@@ -40,6 +41,6 @@ class ResNetDiscriminator(Discriminator):
     logits = self.final_fc(h, training=training)
     if self.embedding is not None:
       if y is None:
-        raise ValueError(f"{self.name}: projecting labels (project_y) needs labels y")
+        raise errors.ConfigError(f"{self.name}: projecting labels (project_y) needs labels y")
       logits += tf.reduce_sum(self.embedding(y, training=training) * h, axis=1, keepdims=True)
     return tf.nn.sigmoid(logits), logits, h

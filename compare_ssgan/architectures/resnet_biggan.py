@@ -15,6 +15,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import BatchNorm, Conv2D, Linear, NonLocalBlock, conditional_batch_norm
@@ -31,7 +32,7 @@ D_MULTIPLIERS = {32: (2, 2, 2, 2), 64: (2, 4, 8, 16, 16), 128: (1, 2, 4, 8, 16, 
 def _multipliers(table, image_shape, who):
   h, w = image_shape[0], image_shape[1]
   if h != w or h not in table:
-    raise ValueError(f"resnet_biggan.{who} supports square {sorted(table)} pixel images, "
+    raise errors.ConfigError(f"resnet_biggan.{who} supports square {sorted(table)} pixel images, "
                      f"got {h}x{w}")
   return table[h]
 
@@ -71,14 +72,14 @@ class BigGanGenerator(Generator):
     self.hierarchical_z = bool(hierarchical_z)
     if self.num_classes == 0:
       if embed_y:
-        raise ValueError("resnet_biggan.Generator.embed_y=True needs labels: for an "
+        raise errors.ConfigError("resnet_biggan.Generator.embed_y=True needs labels: for an "
                          "unconditional GAN bind resnet_biggan.Generator.embed_y = False.")
       if _is_conditional_bn(self.batch_norm_fn):
-        raise ValueError("G.batch_norm_fn = @conditional_batch_norm needs labels: an "
+        raise errors.ConfigError("G.batch_norm_fn = @conditional_batch_norm needs labels: an "
                          "unconditional resnet_biggan G needs @batch_norm, "
                          "@self_modulated_batch_norm or None.")
     if self.hierarchical_z and self.z_dim % (num_blocks + 1):
-      raise ValueError(f"resnet_biggan.Generator.hierarchical_z splits z into {num_blocks + 1} "
+      raise errors.ConfigError(f"resnet_biggan.Generator.hierarchical_z splits z into {num_blocks + 1} "
                        f"equal chunks at {self.image_shape[0]}px; z_dim={self.z_dim} is not "
                        f"divisible (compare_gan uses 120/140/160 at 128/256/512).")
     sn = self.spectral_norm
@@ -105,7 +106,7 @@ class BigGanGenerator(Generator):
   def call(self, z, y=None, training=False):
     num_blocks = len(self.blocks)
     if self.num_classes and y is None:
-      raise ValueError("resnet_biggan.Generator was built for labels; call it with y.")
+      raise errors.ConfigError("resnet_biggan.Generator was built for labels; call it with y.")
     if self.embed_z is not None:
       z = self.embed_z(z, training=training)
     if self.embed_y is not None:
@@ -135,13 +136,13 @@ class BigGanDiscriminator(Discriminator):
     mult = _multipliers(D_MULTIPLIERS, self.image_shape, "Discriminator")
     colors = self.image_shape[2]
     if colors not in (1, 3):
-      raise ValueError(f"resnet_biggan.Discriminator supports 1 or 3 colours, got {colors}")
+      raise errors.ConfigError(f"resnet_biggan.Discriminator supports 1 or 3 colours, got {colors}")
     self.ch = int(ch)
     out_channels = [self.ch * m for m in mult]
     in_channels = [colors] + out_channels[:-1]
     self.out_channels = out_channels[-1]
     if project_y and self.num_classes == 0:
-      raise ValueError("resnet_biggan.Discriminator.project_y=True needs labels: for an "
+      raise errors.ConfigError("resnet_biggan.Discriminator.project_y=True needs labels: for an "
                        "unconditional GAN bind resnet_biggan.Discriminator.project_y = False.")
     sn = self.spectral_norm
     attention = _blocks_set(blocks_with_attention)
@@ -175,7 +176,7 @@ class BigGanDiscriminator(Discriminator):
     logits = self.final_fc(h, training=training)
     if self.embedding is not None:
       if y is None:
-        raise ValueError("resnet_biggan.Discriminator.project_y needs labels y.")
+        raise errors.ConfigError("resnet_biggan.Discriminator.project_y needs labels y.")
       embedded = self.embedding(tf.cast(y, h.dtype), training=training)
       logits += tf.reduce_sum(embedded * h, axis=1, keepdims=True)
     return tf.nn.sigmoid(logits), logits, h

@@ -7,6 +7,7 @@ compare_gan's widths: G ch=256, D ch=128 (G 5,846,019 params without BN, D 1,483
 
 import gin
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
@@ -15,7 +16,7 @@ from compare_ssgan.ops import Conv2D, Linear, make_norm
 def _unsupported(**flags):
   bad = [k for k, v in flags.items() if v]
   if bad:
-    raise ValueError(f"resnet_cifar.Generator: {', '.join(bad)}=True is not implemented in "
+    raise errors.ConfigError(f"resnet_cifar.Generator: {', '.join(bad)}=True is not implemented in "
                      "compare_ssgan (the paper's configs leave it False).")
 
 
@@ -24,7 +25,7 @@ class ResNetCifarGenerator(ResNetGenerator):
     super().__init__(**kwargs)
     h, w, colors = self.image_shape
     if h != w or h % 8:
-      raise ValueError(f"resnet_cifar_arch needs square images divisible by 8, got {h}x{w}")
+      raise errors.ConfigError(f"resnet_cifar_arch needs square images divisible by 8, got {h}x{w}")
     self.ch = int(ch)
     self.seed_shape = (h // 8, h // 8, self.ch)
     sn = self.spectral_norm

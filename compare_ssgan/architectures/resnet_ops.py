@@ -18,6 +18,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan.ops import Conv2D, LayerNorm, avg_pool2x2, make_norm, unpool
 
 
@@ -38,7 +39,7 @@ class ResNetBlock(keras.layers.Layer):
     super().__init__(**kwargs)
     self.fused = dict(fused) if fused is not None else resampling_settings()
     if scale not in ("up", "down", "none"):
-      raise ValueError(f"scale must be up, down or none, got {scale!r}")
+      raise errors.ConfigError(f"scale must be up, down or none, got {scale!r}")
     self.out_channels = int(out_channels)
     self.scale = scale
     self.scale1 = "up" if (is_gen_block and scale == "up") else "none"

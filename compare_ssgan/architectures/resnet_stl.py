@@ -8,6 +8,7 @@ compare_gan fixes ch=64 and 48x48 (6x6 seed); any multiple of 8 works here.
 
 import gin
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
@@ -18,7 +19,7 @@ class ResNetStlGenerator(ResNetGenerator):
     super().__init__(**kwargs)
     h, w, colors = self.image_shape
     if h != w or h % 8:
-      raise ValueError(f"resnet_stl_arch needs square images divisible by 8, got {h}x{w}")
+      raise errors.ConfigError(f"resnet_stl_arch needs square images divisible by 8, got {h}x{w}")
     self.ch = int(ch)
     self.seed_shape = (h // 8, h // 8, 8 * self.ch)
     sn = self.spectral_norm

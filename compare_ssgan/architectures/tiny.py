@@ -8,6 +8,7 @@ import math
 
 import gin
 
+from compare_ssgan import errors
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
@@ -16,7 +17,7 @@ from compare_ssgan.ops import Conv2D, Linear, make_norm
 def _num_blocks(resolution):
   n = int(round(math.log2(resolution / 4)))
   if resolution != 4 * 2 ** n or n < 1:
-    raise ValueError(f"tiny_arch needs a resolution of 4*2^k (8, 16, 32, ...), got {resolution}")
+    raise errors.ConfigError(f"tiny_arch needs a resolution of 4*2^k (8, 16, 32, ...), got {resolution}")
   return n
 
 

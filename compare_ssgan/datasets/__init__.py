@@ -6,9 +6,15 @@ the seed. Importing this package registers every gin name (`dataset`, `builtin`,
 `image_folder`, `train_imagenet_transform`, `eval_imagenet_transform`).
 """
 
-from compare_ssgan.datasets.core import ImageDataset
-from compare_ssgan.datasets.registry import DATASETS, get_dataset, set_tfds_data_dir
-from compare_ssgan.datasets import tfds_datasets  # noqa: F401,E402  (registers TFDS names)
-from compare_ssgan.datasets import image_folder  # noqa: F401,E402  (registers image_folder)
+import importlib
+import pkgutil
 
-__all__ = ["DATASETS", "ImageDataset", "get_dataset", "set_tfds_data_dir"]
+from compare_ssgan.datasets.core import ImageDataset
+from compare_ssgan.datasets.registry import DATASETS, dataset_shape, get_dataset, register
+
+# Every module of this package is imported, so a new dataset module registers itself
+# (`registry.register(...)` at its end) with no list to edit.
+for _module in pkgutil.iter_modules(__path__):
+  importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["DATASETS", "ImageDataset", "dataset_shape", "get_dataset", "register"]

@@ -18,6 +18,9 @@ import functools
 import gin
 import numpy as np
 
+from compare_ssgan import errors
+from compare_ssgan.options import DEFAULT_SEED
+
 NUM_CLASSES = 10
 RESOLUTIONS = (16, 32)
 _CANVAS = 64           # drawing resolution; 32 and 16 divide it
@@ -141,9 +144,9 @@ def generate(resolution, num_examples, seed, split="train"):
   Cached: the arrays are read-only.
   """
   if resolution not in RESOLUTIONS:
-    raise ValueError(f"builtin dataset resolution must be one of {RESOLUTIONS}, got {resolution}")
+    raise errors.ConfigError(f"builtin dataset resolution must be one of {RESOLUTIONS}, got {resolution}")
   if split not in _SPLIT_IDS:
-    raise ValueError(f"builtin split must be one of {sorted(_SPLIT_IDS)}, got {split!r}")
+    raise errors.ConfigError(f"builtin split must be one of {sorted(_SPLIT_IDS)}, got {split!r}")
   images = np.empty((num_examples, resolution, resolution, 3), np.uint8)
   labels = np.empty((num_examples,), np.int32)
   for chunk, start in enumerate(range(0, num_examples, _CHUNK)):
@@ -164,13 +167,13 @@ def generate(resolution, num_examples, seed, split="train"):
 def builtin_sizes(num_train=10000, num_eval=1000, eval_test_samples=1000):
   """Split sizes of `builtin_16` / `builtin_32` (gin `builtin.*`)."""
   if eval_test_samples > num_eval:
-    raise ValueError(f"builtin.eval_test_samples={eval_test_samples} exceeds "
+    raise errors.ConfigError(f"builtin.eval_test_samples={eval_test_samples} exceeds "
                      f"builtin.num_eval={num_eval}")
   return dict(num_train=int(num_train), num_eval=int(num_eval),
               eval_test_samples=int(eval_test_samples))
 
 
-def make_builtin(name, resolution, seed=547, **pipeline_kwargs):
+def make_builtin(name, resolution, seed=DEFAULT_SEED, **pipeline_kwargs):
   """`builtin_16` / `builtin_32` as an `ImageDataset` (arrays generated on first use)."""
   from compare_ssgan.datasets import core  # pylint: disable=import-outside-toplevel
   sizes = builtin_sizes()

@@ -21,6 +21,9 @@ from typing import Callable, Dict, Optional
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import errors
+from compare_ssgan.options import DEFAULT_SEED
+
 AUTOTUNE = tf.data.AUTOTUNE
 TRAIN, EVAL = "train", "eval"
 _SPLIT_ALIASES = {"train": TRAIN, "eval": EVAL, "test": EVAL, "validation": EVAL}
@@ -166,7 +169,7 @@ class ImageDataset:
   colors = 3
 
   def __init__(self, name: str, resolution: int, num_classes: int, eval_test_samples: int,
-               identity: str, sources: Dict[str, Callable], seed: int = 547,
+               identity: str, sources: Dict[str, Callable], seed: int = DEFAULT_SEED,
                shuffle_buffer_size: int = 10000, num_parallel_calls=AUTOTUNE):
     self.name = name
     self.resolution = int(resolution)
@@ -295,13 +298,39 @@ class ImageDataset:
     n = int(n)
     available = self.num_examples(EVAL)
     if n > available:
-      raise ValueError(f"{self.name}: asked for {n} eval images but the eval split has "
+      raise errors.DataError(f"{self.name}: asked for {n} eval images but the eval split has "
                        f"{available}")
     ds = self._elements(EVAL, self.seed).take(n).batch(min(batch_size, max(n, 1)))
     chunks = [b["images"].numpy() for b in ds.prefetch(AUTOTUNE)]
     if not chunks:
       return np.zeros((0, self.resolution, self.resolution, 3), np.float32)
     return np.concatenate(chunks, axis=0)
+
+  def first_examples(self, split, num, seed=None, batch_size=250):
+    """(images float32 [num, H, W, 3] in [0, 1], labels int32 [num]): the first `num`
+    examples of a split. Eval: file order, at most the split's size (asking for more is an
+    error). Train: the order training sees for `seed` (default `dataset.seed`), repeating
+    epochs, so always exactly `num`. The one definition of "the first N images" that
+    evaluation, linear probes and the domain classifier share."""
+    num = int(num)
+    if canonical_split(split) == EVAL:
+      available = self.num_examples(EVAL)
+      if num > available:
+        raise errors.DataError(f"{self.name}: asked for {num} eval images but the eval split "
+                               f"has {available}")
+      ds = self._elements(EVAL, self.seed).take(num).batch(batch_size)
+    else:
+      ds = self.input_fn(TRAIN, batch_size, self.seed if seed is None else seed)
+      ds = ds.take(-(-num // batch_size))
+    images, labels = [], []
+    for batch in ds.prefetch(AUTOTUNE):
+      images.append(batch["images"].numpy())
+      labels.append(batch["labels"].numpy())
+    if not images:
+      return (np.zeros((0, self.resolution, self.resolution, 3), np.float32),
+              np.zeros((0,), np.int32))
+    return (np.concatenate(images)[:num].astype(np.float32),
+            np.concatenate(labels)[:num].astype(np.int32))
 
   def eval_labels(self, n):
     """Labels of the first `n` eval examples (int32 numpy [n])."""

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from compare_ssgan import errors
 from compare_ssgan.datasets import core
 from compare_ssgan.datasets import registry
 
@@ -43,7 +44,7 @@ def image_folder_options(path=gin.REQUIRED, resolution=64, eval_fraction=0.05,
       alpha).
   """
   if not 0 <= eval_fraction < 1:
-    raise ValueError(f"image_folder.eval_fraction must be in [0, 1), got {eval_fraction}")
+    raise errors.ConfigError(f"image_folder.eval_fraction must be in [0, 1), got {eval_fraction}")
   return dict(path=str(path), resolution=int(resolution), eval_fraction=float(eval_fraction),
               use_class_subfolders=bool(use_class_subfolders),
               eval_test_samples=eval_test_samples, alpha_background=alpha_background)
@@ -56,7 +57,7 @@ def scan(path, use_class_subfolders=False):
   are counted with the other files).
   """
   if not os.path.isdir(path):
-    raise ValueError(f"image_folder.path {path!r} is not a directory")
+    raise errors.ConfigError(f"image_folder.path {path!r} is not a directory")
   images, others = [], []
   for dirpath, dirnames, files in os.walk(path, followlinks=True):
     dirnames.sort()
@@ -121,7 +122,7 @@ def _eval_rank(rel):
   return hashlib.sha1(rel.encode("utf-8")).hexdigest()
 
 
-def make_image_folder(name="image_folder", seed=547, shuffle_buffer_size=10000,
+def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffer_size=10000,
                       num_parallel_calls=core.AUTOTUNE, **unused):
   """An `ImageDataset` over `image_folder.path` (see the module docstring)."""
   del unused
@@ -144,7 +145,7 @@ def make_image_folder(name="image_folder", seed=547, shuffle_buffer_size=10000,
                     " ..." if len(others) > _MAX_NAMES_IN_WARNING else "")
   files = [r for r, good in zip(candidates, ok) if good]
   if not files:
-    raise ValueError(
+    raise errors.ConfigError(
         f"image_folder: no readable images in {root!r} (looked for "
         f"{', '.join(IMAGE_EXTENSIONS)} recursively"
         f"{', inside class subfolders' if opts['use_class_subfolders'] else ''}; "

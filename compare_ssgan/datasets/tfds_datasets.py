@@ -11,6 +11,7 @@ import collections
 import gin
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan.datasets import core
 from compare_ssgan.datasets import registry
 
@@ -21,7 +22,7 @@ Spec = collections.namedtuple(
 CROP_METHODS = ("distorted", "random", "middle", "none")
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(errors.DataError):
   """A TFDS dataset that is not prepared and cannot be prepared automatically."""
 
 
@@ -39,7 +40,7 @@ def eval_imagenet_crop_method(crop_method="middle"):
 
 def _check_crop(crop_method):
   if crop_method not in CROP_METHODS:
-    raise ValueError(f"crop_method must be one of {CROP_METHODS}, got {crop_method!r}")
+    raise errors.ConfigError(f"crop_method must be one of {CROP_METHODS}, got {crop_method!r}")
   return crop_method
 
 
@@ -143,7 +144,7 @@ def _prepare(name, builder, data_dir, manual_dir):
         f"TFDS folder and set gin `dataset.tfds_data_dir`.") from e
 
 
-def make_tfds(name, seed=547, tfds_data_dir=None, tfds_manual_dir=None,
+def make_tfds(name, seed=core.DEFAULT_SEED, tfds_data_dir=None, tfds_manual_dir=None,
               shuffle_buffer_size=10000, num_parallel_calls=core.AUTOTUNE):
   """An `ImageDataset` reading TFDS dataset `SPECS[name]`."""
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
@@ -200,4 +201,4 @@ def make_tfds(name, seed=547, tfds_data_dir=None, tfds_manual_dir=None,
 
 
 for _name in SPECS:
-  registry.register(_name, make_tfds)
+  registry.register(_name, make_tfds, SPECS[_name].resolution, SPECS[_name].num_classes)

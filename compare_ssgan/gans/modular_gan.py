@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan import random as rng
 from compare_ssgan.architectures import build_architecture
 from compare_ssgan.gans import loss_lib, penalty_lib
@@ -51,7 +52,7 @@ MIXED_PRECISION = (None, "float32", "mixed_bfloat16", "mixed_float16")
 def _check_false(**flags):
   for name, value in flags.items():
     if value:
-      raise ValueError(f"ModularGAN.{name}=True is not supported by compare_ssgan "
+      raise errors.ConfigError(f"ModularGAN.{name}=True is not supported by compare_ssgan "
                        "(see WORKSPACE_NOTES.md).")
 
 
@@ -77,12 +78,12 @@ class ModularGAN:
     self.num_replicas = int(self.strategy.num_replicas_in_sync)
     self.batch_size = self.options["batch_size"]
     if self.batch_size % self.num_replicas:
-      raise ValueError(f"options.batch_size={self.batch_size} does not split over "
+      raise errors.ConfigError(f"options.batch_size={self.batch_size} does not split over "
                        f"{self.num_replicas} replicas")
     self.per_replica_batch = self.batch_size // self.num_replicas
     self.disc_iters = self.options["disc_iters"]
     if self.disc_iters < 1:
-      raise ValueError(f"options.disc_iters must be >= 1, got {self.disc_iters}")
+      raise errors.ConfigError(f"options.disc_iters must be >= 1, got {self.disc_iters}")
     self.z_dim = self.options["z_dim"]
     self.seed = self.options["seed"]
     self.lamba = self.options["lamba"]
@@ -97,7 +98,7 @@ class ModularGAN:
     self.fit_label_distribution = bool(fit_label_distribution)
     self.jit_compile = bool(jit_compile)
     if mixed_precision not in MIXED_PRECISION:
-      raise ValueError(f"ModularGAN.mixed_precision must be one of {MIXED_PRECISION}, "
+      raise errors.ConfigError(f"ModularGAN.mixed_precision must be one of {MIXED_PRECISION}, "
                        f"got {mixed_precision!r}")
     self.mixed_precision = mixed_precision
     self.prune_discriminator_rows = bool(prune_discriminator_rows)
@@ -105,7 +106,7 @@ class ModularGAN:
     self.penalty_fn = penalty_lib.penalty_fn()
     self.num_classes = int(getattr(dataset, "num_classes", 0) or 0) if self.conditional else 0
     if self.conditional and self.num_classes < 2:
-      raise ValueError("ModularGAN.conditional=True needs a dataset with class labels, "
+      raise errors.ConfigError("ModularGAN.conditional=True needs a dataset with class labels, "
                        f"{getattr(dataset, 'name', dataset)!r} has none")
     self.generator = self.discriminator = self.rotation_head = self.generator_ema = None
     self._train_loop_fn = None
@@ -170,6 +171,12 @@ class ModularGAN:
   @property
   def prune_rows(self):
     return self.prune_discriminator_rows and self.discriminator_is_per_example
+
+  def discriminator_rows(self):
+    """(rows D sees per replica in a D update, in a G update): reals and fakes in both
+    (compare_gan), or the fakes alone in the G update when rows are pruned."""
+    bs = self.per_replica_batch
+    return (2 * bs, bs) if self.prune_rows else (2 * bs, 2 * bs)
   @property
   def g_variables(self):
     return list(self.generator.trainable_variables)

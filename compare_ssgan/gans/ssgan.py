@@ -17,6 +17,7 @@ the rows their losses read, in one call each: the D update `[reals, rotated real
 import gin
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan import rotation
 from compare_ssgan.architectures import discriminator_options
 from compare_ssgan.gans.modular_gan import ModularGAN
@@ -33,20 +34,20 @@ class SSGAN(ModularGAN):
                weight_rotation_loss_g=0.2, **kwargs):
     super().__init__(dataset, strategy=strategy, options=options, **kwargs)
     if self_supervision not in SELF_SUPERVISION:
-      raise ValueError(f"SSGAN.self_supervision must be one of {SELF_SUPERVISION}, "
+      raise errors.ConfigError(f"SSGAN.self_supervision must be one of {SELF_SUPERVISION}, "
                        f"got {self_supervision!r}")
     self.self_supervision = self_supervision
     self.rotated_batch_size = int(rotated_batch_size)
     if self.rotated_batch_size % self.num_replicas:
-      raise ValueError(f"SSGAN.rotated_batch_size={self.rotated_batch_size} does not split "
+      raise errors.ConfigError(f"SSGAN.rotated_batch_size={self.rotated_batch_size} does not split "
                        f"over {self.num_replicas} replicas")
     per_replica = self.rotated_batch_size // self.num_replicas
     if per_replica % rotation.NUM_ROTATIONS or per_replica == 0:
-      raise ValueError(f"SSGAN.rotated_batch_size per replica ({per_replica}) must be a "
+      raise errors.ConfigError(f"SSGAN.rotated_batch_size per replica ({per_replica}) must be a "
                        "positive multiple of 4")
     self.num_rotated = per_replica // rotation.NUM_ROTATIONS
     if self.num_rotated > self.per_replica_batch:
-      raise ValueError(f"SSGAN.rotated_batch_size={self.rotated_batch_size} rotates more "
+      raise errors.ConfigError(f"SSGAN.rotated_batch_size={self.rotated_batch_size} rotates more "
                        f"images per replica ({self.num_rotated}) than the batch has "
                        f"({self.per_replica_batch}); at most 4 * options.batch_size")
     self.weight_rotation_loss_d = float(weight_rotation_loss_d)
@@ -107,6 +108,17 @@ class SSGAN(ModularGAN):
     out = tf.concat([images, rotation.rotate_images(images[-n:])], 0)
     out_y = tf.concat([y, tf.tile(y[-n:], [3, 1])], 0) if self.conditional else None
     return out, out_y
+
+  def discriminator_rows(self):
+    """Per replica: bs reals (+ 3n rotated) and bs fakes (+ 3n rotated) in both updates,
+    or, pruned, the rotated fakes left out of the D update and the reals of the G update
+    (they enter no loss term there); see `d_update_loss` / `g_update_loss`."""
+    if not self.uses_rotation:
+      return super().discriminator_rows()
+    bs, n = self.per_replica_batch, self.num_rotated
+    if self.prune_rows:
+      return bs + 3 * n + bs, bs + 3 * n
+    return 2 * (bs + 3 * n), 2 * (bs + 3 * n)
 
   def d_update_loss(self, images, y, fake, y_fake, penalty_seed):
     if not (self.prune_rows and self.uses_rotation):

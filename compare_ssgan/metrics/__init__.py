@@ -2,12 +2,12 @@
 
 NumPy-level API: `frechet_distance`, `inception_score`, `kernel_distance` (and the 10-split
 IS, FID from stored statistics). Checkpoint-level API: `evaluate_checkpoint`,
-`append_scores_csv`. See WORKSPACE_NOTES.md "Evaluation protocol".
+`fill_bn_accumulators`, `generate_images`. scores.csv lives in `compare_ssgan.runs`. See WORKSPACE_NOTES.md "Evaluation protocol".
 """
 
 from compare_ssgan.metrics.domain_classifier import make_domain_classifier
-from compare_ssgan.metrics.evaluation import (CLASSIFIERS, SCORE_KEYS, append_scores_csv,
-                                              eval_options, evaluate_checkpoint,
+from compare_ssgan.metrics.evaluation import (CLASSIFIERS, SCORE_KEYS, eval_options,
+                                              evaluate_checkpoint, fill_bn_accumulators,
                                               generate_images, get_classifier,
                                               real_activations, real_images,
                                               write_score_summaries)

@@ -117,17 +117,6 @@ class DomainClassifier(BatchedClassifier):
     return {"pool_3": features, "logits": logits}
 
 
-def _training_arrays(dataset, num_train, seed):
-  """The first `num_train` training images of `dataset` (in its seeded order) and labels."""
-  batch_size = 64
-  num_batches = int(np.ceil(num_train / batch_size))
-  images, labels = [], []
-  for batch in dataset.input_fn("train", batch_size, seed).take(num_batches):
-    images.append(np.asarray(batch["images"]))
-    labels.append(np.asarray(batch["labels"]))
-  return np.concatenate(images)[:num_train], np.concatenate(labels)[:num_train]
-
-
 @gin.configurable("domain_classifier")
 def make_domain_classifier(dataset=None, images=None, labels=None, num_classes=None,
                            cache_dir=None, num_train=4096, steps=300, batch_size=64,
@@ -166,7 +155,7 @@ def make_domain_classifier(dataset=None, images=None, labels=None, num_classes=N
     return DomainClassifier(model, name)
 
   if dataset is not None:
-    images, labels = _training_arrays(dataset, num_train, seed)
+    images, labels = dataset.first_examples("train", num_train, seed=seed)
   if rotation:
     images, labels = _rotation_task(images)
   model, accuracy = train_model(images, labels, num_outputs, steps=steps,

@@ -8,7 +8,6 @@ real activations cached on disk across checkpoints (compare_gan recomputed them 
 checkpoint), KID by default, NaN samples recorded as NaN (compare_gan wrote 31337.0).
 """
 
-import csv
 import os
 import time
 import warnings
@@ -18,13 +17,13 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan.metrics import cache
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics.domain_classifier import make_domain_classifier
 from compare_ssgan.metrics.inception import inception_classifier
+from compare_ssgan.runs import METRICS, SCORE_KEYS
 
-METRICS = ("fid_score", "inception_score", "kid_score")
-SCORE_KEYS = tuple(f"{m}_{s}" for m in METRICS for s in ("mean", "std"))
 CLASSIFIERS = ("inception", "inception_graph", "domain")
 
 
@@ -49,38 +48,34 @@ def eval_options(classifier="inception", bn_accumulator_samples=204_800, batch_s
               real_split=real_split)
 
 
-def get_classifier(classifier, dataset=None, cache_dir=None):
-  """A classifier object from a name in CLASSIFIERS, or `classifier` itself if callable."""
+def get_classifier(classifier, dataset=None, cache_dir=None, inception_handle=None,
+                   inception_graph=None, resize=None):
+  """A classifier object from a name in CLASSIFIERS, or `classifier` itself if callable.
+
+  `inception_handle`, `inception_graph` and `resize` override gin `inception_classifier.*`
+  (the evaluate verbs' flags)."""
   if callable(classifier):
     return classifier
+  overrides = {k: v for k, v in (("handle", inception_handle), ("graph_path", inception_graph),
+                                 ("resize", resize)) if v}
   if classifier == "inception":
-    return inception_classifier()
+    overrides.pop("graph_path", None)
+    return inception_classifier(**overrides)
   if classifier == "inception_graph":
-    return inception_classifier(source="frozen_graph")
+    overrides.pop("handle", None)
+    return inception_classifier(source="frozen_graph", **overrides)
   if classifier == "domain":
     if dataset is None:
-      raise ValueError("the 'domain' classifier is trained on a dataset: pass one")
+      raise errors.ConfigError("the 'domain' classifier is trained on a dataset: pass one")
     return make_domain_classifier(dataset=dataset, cache_dir=cache_dir)
-  raise ValueError(f"unknown classifier {classifier!r}; expected one of {CLASSIFIERS} "
+  raise errors.ConfigError(f"unknown classifier {classifier!r}; expected one of {CLASSIFIERS} "
                    "or a callable images -> {'pool_3', 'logits'}")
 
 
 def real_images(dataset, num_samples, split="eval"):
-  """The first N images of a split: eval unshuffled; train in the dataset's seeded order."""
-  if split == "eval":
-    images = np.asarray(dataset.eval_images(num_samples), np.float32)
-  else:
-    batches, count = [], 0
-    for batch in dataset.input_fn(split, 250, getattr(dataset, "seed", 547)):
-      batches.append(np.asarray(batch["images"], np.float32))
-      count += len(batches[-1])
-      if count >= num_samples:
-        break
-    images = np.concatenate(batches)[:num_samples] if batches else np.zeros((0,))
-  if len(images) != num_samples:
-    raise ValueError(f"dataset {dataset.name!r} gave {len(images)} {split} images, "
-                     f"{num_samples} requested")
-  return images
+  """The first N images of a split (`ImageDataset.first_examples`: eval unshuffled, train
+  in the dataset's seeded order)."""
+  return dataset.first_examples(split, num_samples)[0]
 
 
 def real_activations(dataset, num_samples, classifier, cache_dir=None, split="eval"):
@@ -93,7 +88,7 @@ def real_activations(dataset, num_samples, classifier, cache_dir=None, split="ev
                                   classifier.name))
   path = os.path.join(cache_dir or cache.default_cache_dir(), "real_activations",
                       cache.key_digest(key) + ".npz")
-  if os.path.exists(path):
+  if tf.io.gfile.exists(path):
     data = cache.load_npz(path)
     if str(data.get("key")) == key:
       logging.info("Real activations from cache %s", path)
@@ -104,18 +99,32 @@ def real_activations(dataset, num_samples, classifier, cache_dir=None, split="ev
   return acts
 
 
-def generate_images(gan, num_samples, seed, batch_size=64):
-  """`num_samples` images in [0, 1] from the seeded eval z (and labels), EMA weights."""
+def fill_bn_accumulators(gan, num_samples=None):
+  """compare_gan's standing statistics: G's BN accumulators filled with `num_samples`
+  fakes (default gin `evaluation.bn_accumulator_samples`) before images are generated.
+  A no-op for a G without accumulators. Every path that generates evaluation images
+  (evaluation, `sample`, `export`) calls this first."""
+  if not gan.has_bn_accumulators():
+    return
+  opts = eval_options()
+  n = int(num_samples or opts["bn_accumulator_samples"])
+  logging.info("Filling BN accumulators with %d samples", n)
+  gan.update_bn_accumulators(n, batch_size=opts["batch_size"], seed=opts["seed"])
+
+
+def generate_images(gan, num_samples, seed, use_ema=True):
+  """(images float32 [N, H, W, 3] in [0, 1], labels int32 [N]) from the seeded eval z and
+  labels, in batches of gin `evaluation.batch_size` (compare_gan: 64). Call
+  `fill_bn_accumulators` first."""
+  batch_size = eval_options()["batch_size"]
   z = gan.sample_eval_z(num_samples, seed)
   num_classes = int(getattr(gan, "num_classes", 0) or 0)
-  labels = gan.sample_labels(num_samples, seed) if num_classes else None
+  labels = np.asarray(gan.sample_labels(num_samples, seed), np.int32)
   batches = []
   for start in range(0, num_samples, batch_size):
-    y = None
-    if labels is not None:
-      y = tf.one_hot(labels[start:start + batch_size], num_classes)
-    batches.append(np.asarray(gan.generate(z[start:start + batch_size], y, use_ema=True)))
-  return np.concatenate(batches, axis=0)[:num_samples].astype(np.float32)
+    y = tf.one_hot(labels[start:start + batch_size], num_classes) if num_classes else None
+    batches.append(np.asarray(gan.generate(z[start:start + batch_size], y, use_ema=use_ema)))
+  return np.concatenate(batches, axis=0)[:num_samples].astype(np.float32), labels
 
 
 def _score_fake_set(real, fake, kid_block):
@@ -147,15 +156,12 @@ def evaluate_checkpoint(gan, dataset, step, *, num_samples=None, num_averaging_r
   start_time = time.time()
   num_samples = int(num_samples or dataset.eval_test_samples)
   classifier = get_classifier(classifier or opts["classifier"], dataset, cache_dir)
-  if gan.has_bn_accumulators():
-    logging.info("Filling BN accumulators with %d samples", opts["bn_accumulator_samples"])
-    gan.update_bn_accumulators(opts["bn_accumulator_samples"], batch_size=opts["batch_size"],
-                               seed=opts["seed"])
+  fill_bn_accumulators(gan)
   real = real_activations(dataset, num_samples, classifier, cache_dir, opts["real_split"])
 
   per_run = {m: [] for m in METRICS}
   for run in range(int(num_averaging_runs)):
-    images = generate_images(gan, num_samples, opts["seed"] + run, opts["batch_size"])
+    images, _ = generate_images(gan, num_samples, opts["seed"] + run)
     if not np.all(np.isfinite(images)):
       bad = int(np.sum(~np.all(np.isfinite(images.reshape(len(images), -1)), axis=1)))
       warnings.warn(f"step {step}: {bad} of {num_samples} generated images contain NaN/Inf "
@@ -183,28 +189,6 @@ def evaluate_checkpoint(gan, dataset, step, *, num_samples=None, num_averaging_r
   return results
 
 
-def append_scores_csv(model_dir, step, results, filename="scores.csv"):
-  """Appends `step` and the six score keys to `model_dir/filename` (header on creation).
-
-  Floats are written with 6 decimals (compare_gan used 3, too few for KID); NaN as "nan".
-  """
-  path = os.path.join(model_dir, filename)
-  header = ["step", *SCORE_KEYS]
-  exists = tf.io.gfile.exists(path)
-  if exists:
-    with tf.io.gfile.GFile(path, "r") as f:
-      first = f.readline().strip()
-    if first and first.split(",") != header:
-      raise ValueError(f"{path} has columns {first!r}, expected {','.join(header)}")
-  tf.io.gfile.makedirs(model_dir)
-  with tf.io.gfile.GFile(path, "a") as f:
-    writer = csv.writer(f, lineterminator="\n")
-    if not exists:
-      writer.writerow(header)
-    writer.writerow([int(step)] + [f"{float(results[k]):.6f}" for k in SCORE_KEYS])
-  return path
-
-
 def write_score_summaries(model_dir, step, results, subdir="eval"):
   """The six score keys as TensorBoard scalars in `model_dir/subdir`.
 
@@ -220,3 +204,26 @@ def write_score_summaries(model_dir, step, results, subdir="eval"):
                        metadata=metadata)
   writer.flush()
   writer.close()
+
+
+def score_image_set(images, classifier, dataset=None, stats=None, is_splits=10,
+                    cache_dir=None, split="eval"):
+  """Scores one set of images: IS (one split and `is_splits` splits), plus FID (and KID)
+  against a dataset split or against stored statistics {"mu", "sigma"}. Returns
+  (results dict, (mu, sigma) of the images' activations)."""
+  fake = classifier(images)
+  results = {"num_samples": len(images), "classifier": classifier.name,
+             "inception_score": scores.inception_score(fake["logits"])}
+  if is_splits and len(images) >= is_splits:
+    mean, std = scores.inception_score_mean_std(fake["logits"], is_splits)
+    results[f"inception_score_{is_splits}splits_mean"] = mean
+    results[f"inception_score_{is_splits}splits_std"] = std
+  mu, sigma = scores.activation_statistics(fake["pool_3"])
+  if stats is not None:
+    results["fid_score"] = scores.frechet_distance_from_statistics(
+        stats["mu"], stats["sigma"], mu, sigma)
+  elif dataset is not None:
+    real = real_activations(dataset, len(images), classifier, cache_dir, split=split)
+    results["fid_score"] = scores.frechet_distance(real["pool_3"], fake["pool_3"])
+    results["kid_score"] = scores.kernel_distance(real["pool_3"], fake["pool_3"])[0]
+  return results, (mu, sigma)

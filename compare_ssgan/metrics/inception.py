@@ -21,6 +21,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import errors
+
 INCEPTION_TFHUB = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 INCEPTION_SIZE = 299
 # Environment override of the TF-Hub handle, for clusters without internet.
@@ -42,7 +44,7 @@ def preprocess_images(images, size=INCEPTION_SIZE, resize="tf1_bilinear"):
   elif resize == "bilinear":
     x = tf.image.resize(x, [size, size], method="bilinear")
   else:
-    raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
+    raise errors.ConfigError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
   return (x - 128.0) / 128.0
 
 
@@ -86,7 +88,7 @@ class BatchedClassifier:
 
 def _load_error(handle, error):
   cache = os.environ.get("TFHUB_CACHE_DIR", "(unset: a temp dir)")
-  return RuntimeError(
+  return errors.ClassifierUnavailableError(
       f"Could not load the Inception module {handle!r} ({type(error).__name__}: {error}).\n"
       "Without internet, provide a local copy: on a machine with internet, download "
       f"{INCEPTION_TFHUB}?tf-hub-format=compressed (the same module is on Kaggle Models as "
@@ -109,7 +111,7 @@ class TFHubInception(BatchedClassifier):
     super().__init__(batch_size)
     self.handle = handle or os.environ.get(HANDLE_ENV) or INCEPTION_TFHUB
     if resize not in RESIZE_METHODS:
-      raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
+      raise errors.ConfigError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
     self.resize = resize
     self.name = f"inception-tfhub-{self.handle}-{resize}"
     self._module = None
@@ -148,11 +150,11 @@ class FrozenGraphInception(BatchedClassifier):
     super().__init__(batch_size)
     self.graph_path = graph_path or os.environ.get(GRAPH_ENV)
     if not self.graph_path:
-      raise ValueError(
+      raise errors.ConfigError(
           f"the frozen-graph Inception needs `graph_path` (gin inception_classifier.graph_path "
           f"or {GRAPH_ENV}): the {FROZEN_GRAPH_FILE} file from {FROZEN_GRAPH_URL}")
     if resize not in RESIZE_METHODS:
-      raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
+      raise errors.ConfigError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
     self.resize = resize
     self.tensors = (input_tensor, pool_tensor, logits_tensor)
     self.name = f"inception-graph-{os.path.abspath(self.graph_path)}-{resize}"
@@ -160,7 +162,7 @@ class FrozenGraphInception(BatchedClassifier):
 
   def _load(self):
     if not tf.io.gfile.exists(self.graph_path):
-      raise FileNotFoundError(
+      raise errors.ClassifierUnavailableError(
           f"frozen Inception graph {self.graph_path!r} not found: extract {FROZEN_GRAPH_FILE} "
           f"from {FROZEN_GRAPH_URL} and point gin inception_classifier.graph_path at it")
     graph_def = tf.compat.v1.GraphDef()
@@ -205,5 +207,5 @@ def inception_classifier(source="tfhub", handle=None, graph_path=None, batch_siz
     return TFHubInception(handle=handle, batch_size=batch_size, resize=resize)
   if source == "frozen_graph":
     return FrozenGraphInception(graph_path=graph_path, batch_size=batch_size, resize=resize)
-  raise ValueError(f"inception_classifier.source must be 'tfhub' or 'frozen_graph', "
+  raise errors.ConfigError(f"inception_classifier.source must be 'tfhub' or 'frozen_graph', "
                    f"got {source!r}")
