@@ -7,11 +7,13 @@ only when they are used.
 """
 
 import collections
+import importlib
 
 import gin
 import tensorflow as tf
 
 from compare_ssgan.datasets import core
+from compare_ssgan.datasets import download_check
 from compare_ssgan.datasets import registry
 
 Spec = collections.namedtuple(
@@ -23,6 +25,13 @@ CROP_METHODS = ("distorted", "random", "middle", "none")
 
 class DatasetUnavailableError(RuntimeError):
   """A TFDS dataset that is not prepared and cannot be prepared automatically."""
+
+
+_PREPARE_HINTS = {
+    "lsun-bedroom": (". Or read LSUN's own release instead: download and unzip "
+                     "bedroom_train_lmdb.zip from the LSUN project, then set gin "
+                     "`lsun_lmdb.path = \"<folder with data.mdb>\"`"),
+}
 
 
 @gin.configurable("train_imagenet_transform")
@@ -127,12 +136,72 @@ def _manual_message(name, builder, data_dir, manual_dir, error):
       f"(manual_dir was {manual_dir!r}; TFDS said: {error})")
 
 
+# Python modules a TFDS builder imports only while it prepares data; a missing one would
+# surface after the whole download (LSUN: tens of GB).
+_PREPARE_NEEDS = {"lsun-bedroom": "tensorflow_io"}
+
+
+def _offline_message(name, builder, data_dir, why):
+  return (f"dataset {name!r}: TFDS {builder.info.full_name} is not prepared in "
+          f"{data_dir or '~/tensorflow_datasets'} and {why}; copy a prepared TFDS folder to "
+          f"this machine and pass --tfds_data_dir (gin `dataset.tfds_data_dir`)")
+
+
+def _download_urls(builder):
+  """The URLs TFDS will download for `builder` (from its checksums file; none if manual)."""
+  if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+    return []
+  try:
+    return list(builder.url_infos or ())
+  except Exception:  # pylint: disable=broad-except  (no checksums file: nothing to check)
+    return []
+
+
+def _check_before_download(name, builder, data_dir):
+  """Fails in seconds, with one actionable line, where TFDS would fail after minutes."""
+  needed = _PREPARE_NEEDS.get(name)
+  if needed:
+    try:
+      importlib.import_module(needed)
+    except Exception as e:  # pylint: disable=broad-except  (a broken build raises anything)
+      raise DatasetUnavailableError(
+          _offline_message(name, builder, data_dir,
+                           f"TFDS cannot prepare it here: its builder needs {needed} "
+                           f"({type(e).__name__}: {e})") + _PREPARE_HINTS.get(name, "")) from e
+  why = download_check.unreachable(_download_urls(builder))
+  if why:
+    raise DatasetUnavailableError(_offline_message(name, builder, data_dir, why))
+
+
+def _checked_downloads(name, builder, data_dir):
+  """Runs `_check_before_download` where TFDS starts its real work.
+
+  TFDS calls `_download_and_prepare` only when the data is missing (and `mock_data` never
+  calls it), so prepared datasets and tests with mock data contact no host.
+  """
+  original = builder._download_and_prepare  # pylint: disable=protected-access
+
+  def download_and_prepare(*args, **kwargs):
+    _check_before_download(name, builder, data_dir)
+    return original(*args, **kwargs)
+
+  builder._download_and_prepare = download_and_prepare  # pylint: disable=protected-access
+
+
 def _prepare(name, builder, data_dir, manual_dir):
-  """`download_and_prepare` (a no-op when prepared) with a clear error for manual datasets."""
+  """`download_and_prepare` (a no-op when prepared) with one clear error when it cannot."""
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  _checked_downloads(name, builder, data_dir)
   try:
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  except DatasetUnavailableError:
+    raise
+  except ModuleNotFoundError as e:
+    raise DatasetUnavailableError(
+        f"dataset {name!r}: TFDS could not prepare {builder.info.full_name} because the "
+        f"Python module {e.name!r} is missing; install it (pip install {e.name}) or "
+        f"reinstall compare_ssgan, whose setup.py declares what TFDS needs") from e
   except Exception as e:  # pylint: disable=broad-except
     if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
       raise DatasetUnavailableError(
