@@ -96,11 +96,15 @@ def test_hosts_are_deduplicated_with_default_ports():
 
 def test_lsun_without_tensorflow_io_points_to_lmdb_before_downloading(monkeypatch,
                                                                        tmp_path):
-  monkeypatch.setitem(tfds_datasets._PREPARE_NEEDS, "lsun-bedroom", "no_such_module_xyz")
+  def probe():
+    raise NotImplementedError("unable to open file: libtensorflow_io.so (undefined symbol)")
+
+  monkeypatch.setitem(tfds_datasets._PREPARE_NEEDS, "lsun-bedroom", ("tensorflow-io", probe))
   monkeypatch.setattr(tfds_datasets, "_download_urls",
                       lambda builder: pytest.fail("no download may start"))
   ds = datasets.get_dataset("lsun-bedroom", tfds_data_dir=str(tmp_path / "tfds"))
   with pytest.raises(tfds_datasets.DatasetUnavailableError) as e:
     ds.eval_images(1)
   msg = str(e.value)
-  assert "no_such_module_xyz" in msg and "lsun_lmdb.path" in msg and "\n" not in msg
+  assert "tensorflow-io" in msg
+  assert "undefined symbol" in msg and "lsun_lmdb.path" in msg and "\n" not in msg

@@ -136,9 +136,31 @@ def _manual_message(name, builder, data_dir, manual_dir, error):
       f"(manual_dir was {manual_dir!r}; TFDS said: {error})")
 
 
-# Python modules a TFDS builder imports only while it prepares data; a missing one would
+def _tensorflow_io_reads_lmdb():
+  """Reads one record of a throw-away LMDB the way TFDS's lsun builder does.
+
+  Importing tensorflow_io is not enough: a build for another TensorFlow imports with a
+  warning and fails (undefined symbol) only when an op runs.
+  """
+  import tempfile  # pylint: disable=import-outside-toplevel
+  import lmdb  # pylint: disable=import-outside-toplevel
+  tfio = importlib.import_module("tensorflow_io")
+  with tempfile.TemporaryDirectory() as folder:
+    env = lmdb.open(folder, map_size=1 << 20)
+    with env.begin(write=True) as txn:
+      txn.put(b"k", b"v")
+    env.close()
+    for _ in tfio.IODataset.from_lmdb(f"{folder}/data.mdb").take(1):
+      pass
+
+
+# Checks of what a TFDS builder needs only while it prepares data: a missing piece would
 # surface after the whole download (LSUN: tens of GB).
-_PREPARE_NEEDS = {"lsun-bedroom": "tensorflow_io"}
+_PREPARE_NEEDS = {"lsun-bedroom": ("tensorflow-io", _tensorflow_io_reads_lmdb)}
+
+
+def _first_line(error):
+  return (str(error).strip().splitlines() or [""])[0]
 
 
 def _offline_message(name, builder, data_dir, why):
@@ -159,15 +181,16 @@ def _download_urls(builder):
 
 def _check_before_download(name, builder, data_dir):
   """Fails in seconds, with one actionable line, where TFDS would fail after minutes."""
-  needed = _PREPARE_NEEDS.get(name)
-  if needed:
+  if name in _PREPARE_NEEDS:
+    needed, probe = _PREPARE_NEEDS[name]
     try:
-      importlib.import_module(needed)
+      probe()
     except Exception as e:  # pylint: disable=broad-except  (a broken build raises anything)
       raise DatasetUnavailableError(
           _offline_message(name, builder, data_dir,
                            f"TFDS cannot prepare it here: its builder needs {needed} "
-                           f"({type(e).__name__}: {e})") + _PREPARE_HINTS.get(name, "")) from e
+                           f"({type(e).__name__}: {_first_line(e)})")
+          + _PREPARE_HINTS.get(name, "")) from e
   why = download_check.unreachable(_download_urls(builder))
   if why:
     raise DatasetUnavailableError(_offline_message(name, builder, data_dir, why))
