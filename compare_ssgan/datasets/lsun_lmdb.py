@@ -5,7 +5,7 @@ TensorFlow 2.21, so on a fresh install TFDS cannot prepare LSUN at all. With
 `lsun_lmdb.path` bound to the unzipped `bedroom_train_lmdb` folder (data.mdb, lock.mdb; or
 the data.mdb file itself), `dataset.name = "lsun-bedroom"` reads the database directly;
 unbound, the name keeps meaning the TFDS dataset. Everything else is as in the TFDS path:
-images /255, then compare_gan's central 128x128 crop (`tfds_datasets._lsun`), label 0.
+images /255, then compare_gan's central 128x128 crop (the TFDS spec's transform), label 0.
 
 Split: compare_gan split TFDS's train split 99/1 (`tfds.Split.TRAIN.subsplit([99, 1])`,
 the first 99% for training, the last 1%, about 30k images, for FID). Here the records are
@@ -69,7 +69,7 @@ def read_keys(env):
   return np.array(keys, dtype=object)
 
 
-def _source(env, keys, resolution):
+def _source(env, keys, resolution, transform):
   """An `ArraySource` over `keys`: values fetched by index, decoded as in the TFDS path."""
   def get(index):
     with env.begin(buffers=False) as txn:
@@ -85,7 +85,7 @@ def _source(env, keys, resolution):
     image = tf.io.decode_image(record["image"], channels=0, expand_animations=False,
                                dtype=tf.uint8)
     image = core.to_rgb(tf.cast(image, tf.float32) / 255.0)
-    image = tfds_datasets._lsun(image, key, training, resolution)  # pylint: disable=protected-access
+    image = transform(image, key, training, resolution)
     return {"images": image, "labels": tf.constant(0, tf.int32)}
 
   return core.ArraySource(len(keys), fetch, decode)
@@ -104,7 +104,8 @@ def make_lsun_lmdb(path, name=NAME, seed=547, shuffle_buffer_size=10000,
   return core.ImageDataset(
       name=name, resolution=spec.resolution, num_classes=0,
       eval_test_samples=min(spec.eval_test_samples, num_eval), identity=identity,
-      sources={s: (lambda k=k: _source(env, k, spec.resolution)) for s, k in splits.items()},
+      sources={s: (lambda k=k: _source(env, k, spec.resolution, spec.transform))
+               for s, k in splits.items()},
       seed=seed, shuffle_buffer_size=shuffle_buffer_size,
       num_parallel_calls=num_parallel_calls)
 
