@@ -8,6 +8,12 @@ INSTALL_REQUIRES = [
     "tensorflow>=2.16,<2.22",
     "keras>=3.0,<4",
     "tensorflow-datasets>=4.9,<4.10",
+    # tfds 4.9 reaches it (through etils) whenever it downloads or prepares a dataset, but
+    # declares it only for Python < 3.9.
+    "importlib-resources>=5",
+    # LSUN's own LMDB release (datasets/lsun_lmdb.py): TFDS's lsun builder needs
+    # tensorflow-io, which does not load on TF 2.21.
+    "lmdb>=1.4",
     "tensorflow-hub>=0.16,<0.17",
     "tensorflow-gan==2.1.0",
     "tensorflow-probability>=0.24,<0.26",

@@ -3,7 +3,7 @@
 `get_dataset()` (gin `dataset.name`, `dataset.seed`, ...) returns an `ImageDataset`; see
 WORKSPACE_NOTES.md (Interfaces) and `core.py` for how the order is made a pure function of
 the seed. Importing this package registers every gin name (`dataset`, `builtin`,
-`image_folder`, `train_imagenet_transform`, `eval_imagenet_transform`).
+`image_folder`, `lsun_lmdb`, `train_imagenet_transform`, `eval_imagenet_transform`).
 """
 
 import importlib

@@ -298,7 +298,7 @@ class ImageDataset:
     n = int(n)
     available = self.num_examples(EVAL)
     if n > available:
-      raise errors.DataError(f"{self.name}: asked for {n} eval images but the eval split has "
+      raise errors.ConfigError(f"{self.name}: asked for {n} eval images but the eval split has "
                        f"{available}")
     ds = self._elements(EVAL, self.seed).take(n).batch(min(batch_size, max(n, 1)))
     chunks = [b["images"].numpy() for b in ds.prefetch(AUTOTUNE)]
@@ -316,7 +316,7 @@ class ImageDataset:
     if canonical_split(split) == EVAL:
       available = self.num_examples(EVAL)
       if num > available:
-        raise errors.DataError(f"{self.name}: asked for {num} eval images but the eval split "
+        raise errors.ConfigError(f"{self.name}: asked for {num} eval images but the eval split "
                                f"has {available}")
       ds = self._elements(EVAL, self.seed).take(num).batch(batch_size)
     else:

@@ -12,7 +12,6 @@ their relative path, so adding files never moves an old file between splits.
 
 import hashlib
 import math
-import os
 
 import gin
 import numpy as np
@@ -51,22 +50,25 @@ def image_folder_options(path=gin.REQUIRED, resolution=64, eval_fraction=0.05,
 
 
 def scan(path, use_class_subfolders=False):
-  """Sorted relative paths of candidate image files, and the other files' count.
+  """Sorted relative paths ("/"-separated) of candidate image files, and the other files.
 
-  With class subfolders, files directly under `path` have no class and are left out (they
-  are counted with the other files).
+  Walks with `tf.io.gfile`, so `path` may be a URL (gs://, ram://). With class subfolders,
+  files directly under `path` have no class and are left out (they are counted with the
+  other files).
   """
-  if not os.path.isdir(path):
+  if not tf.io.gfile.isdir(path):
     raise errors.ConfigError(f"image_folder.path {path!r} is not a directory")
+  prefix = path.rstrip("/") + "/"
   images, others = [], []
-  for dirpath, dirnames, files in os.walk(path, followlinks=True):
+  for dirpath, dirnames, files in tf.io.gfile.walk(path):
     dirnames.sort()
+    rel_dir = (dirpath.rstrip("/") + "/")[len(prefix):]
     for f in sorted(files):
-      rel = os.path.relpath(os.path.join(dirpath, f), path)
+      rel = rel_dir + f
       if f.startswith("."):
         continue
       is_image = f.lower().endswith(IMAGE_EXTENSIONS)
-      if is_image and use_class_subfolders and os.sep not in rel:
+      if is_image and use_class_subfolders and "/" not in rel:
         is_image = False
       (images if is_image else others).append(rel)
   return sorted(images), others
@@ -97,25 +99,38 @@ def _decode(contents, min_side=None):
   return tf.cast(image, tf.float32) / 255.0
 
 
-def validate(paths, min_side=None, num_parallel_calls=core.AUTOTUNE):
-  """Boolean mask of the files the pipeline's decoder reads as a non-empty 1-4 channel image."""
+def file_sizes(paths, min_side=None, num_parallel_calls=core.AUTOTUNE):
+  """Byte sizes of the files, -1 where the pipeline's decoder does not read a non-empty
+  1-4 channel image. One parallel tf.data pass reads each file once (a bucket answers a
+  read as fast as a stat)."""
+  sizes = np.full((len(paths),), -1, np.int64)
   if not paths:
-    return np.zeros((0,), bool)
+    return sizes
 
   def check(i, p):
-    shape = tf.shape(_decode(tf.io.read_file(p), min_side))
+    contents = tf.io.read_file(p)
+    shape = tf.shape(_decode(contents, min_side))
     ok = tf.reduce_all([shape[0] > 0, shape[1] > 0, shape[2] >= 1, shape[2] <= 4])
     with tf.control_dependencies([tf.debugging.Assert(ok, [p, shape])]):
-      return tf.identity(i)
+      return tf.identity(i), tf.cast(tf.strings.length(contents), tf.int64)
 
   ds = tf.data.Dataset.from_tensor_slices((tf.range(len(paths), dtype=tf.int64),
                                            tf.constant(paths)))
   ds = ds.map(check, num_parallel_calls=num_parallel_calls)
   ds = ds.ignore_errors()
-  mask = np.zeros((len(paths),), bool)
-  for i in ds.as_numpy_iterator():
-    mask[i] = True
-  return mask
+  for i, size in ds.as_numpy_iterator():
+    sizes[i] = size
+  return sizes
+
+
+def validate(paths, min_side=None, num_parallel_calls=core.AUTOTUNE):
+  """Boolean mask of the files the pipeline's decoder reads as a non-empty 1-4 channel image."""
+  return file_sizes(paths, min_side, num_parallel_calls) >= 0
+
+
+def _join(root, rel):
+  """`root`/`rel` for local folders and URLs alike (`rel` is "/"-separated)."""
+  return root.rstrip("/") + "/" + rel
 
 
 def _eval_rank(rel):
@@ -129,8 +144,9 @@ def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffe
   opts = image_folder_options()
   root, resolution = opts["path"], opts["resolution"]
   candidates, others = scan(root, opts["use_class_subfolders"])
-  full = [os.path.join(root, r) for r in candidates]
-  ok = validate(full, resolution, num_parallel_calls)
+  full = [_join(root, r) for r in candidates]
+  all_sizes = file_sizes(full, resolution, num_parallel_calls)
+  ok = all_sizes >= 0
   bad = [r for r, good in zip(candidates, ok) if not good]
   if bad:
     logging.warning("image_folder: skipped %d unreadable/corrupt/empty image file(s) of %d "
@@ -144,6 +160,7 @@ def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffe
                     root, ", ".join(others[:_MAX_NAMES_IN_WARNING]),
                     " ..." if len(others) > _MAX_NAMES_IN_WARNING else "")
   files = [r for r, good in zip(candidates, ok) if good]
+  sizes = [int(n) for n in all_sizes if n >= 0]
   if not files:
     raise errors.ConfigError(
         f"image_folder: no readable images in {root!r} (looked for "
@@ -152,9 +169,9 @@ def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffe
         f"{len(bad)} unreadable, {len(others)} other files)")
 
   if opts["use_class_subfolders"]:
-    class_names = sorted({r.split(os.sep, 1)[0] for r in files})
+    class_names = sorted({r.split("/", 1)[0] for r in files})
     index = {c: i for i, c in enumerate(class_names)}
-    labels = np.array([index[r.split(os.sep, 1)[0]] for r in files], np.int32)
+    labels = np.array([index[r.split("/", 1)[0]] for r in files], np.int32)
   else:
     class_names = []
     labels = np.zeros((len(files),), np.int32)
@@ -172,18 +189,17 @@ def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffe
   if eval_test_samples is None:
     eval_test_samples = min(len(split_idx[core.EVAL]), 10000)
 
-  sizes = [os.path.getsize(os.path.join(root, r)) for r in files]
   digest = hashlib.sha256()
   for r, s, lab in zip(files, sizes, labels):
     digest.update(f"{r}\t{s}\t{lab}\n".encode("utf-8"))
   digest.update(repr((resolution, num_eval, opts["use_class_subfolders"],
                       opts["alpha_background"])).encode("utf-8"))
-  identity = f"image_folder:{os.path.basename(os.path.normpath(root))}:{digest.hexdigest()[:16]}"
+  identity = f"image_folder:{root.rstrip('/').rsplit('/', 1)[-1]}:{digest.hexdigest()[:16]}"
   alpha_background = opts["alpha_background"]
 
   def source(split):
     idx = split_idx[split]
-    paths = tf.constant([os.path.join(root, files[i]) for i in idx] or [""])
+    paths = tf.constant([_join(root, files[i]) for i in idx] or [""])
     labs = tf.constant(labels[idx] if len(idx) else np.zeros((1,), np.int32))
 
     def fetch(i):

@@ -7,12 +7,14 @@ only when they are used.
 """
 
 import collections
+import importlib
 
 import gin
 import tensorflow as tf
 
 from compare_ssgan import errors
 from compare_ssgan.datasets import core
+from compare_ssgan.datasets import download_check
 from compare_ssgan.datasets import registry
 
 Spec = collections.namedtuple(
@@ -24,6 +26,13 @@ CROP_METHODS = ("distorted", "random", "middle", "none")
 
 class DatasetUnavailableError(errors.DataError):
   """A TFDS dataset that is not prepared and cannot be prepared automatically."""
+
+
+_PREPARE_HINTS = {
+    "lsun-bedroom": (". Or read LSUN's own release instead: download and unzip "
+                     "bedroom_train_lmdb.zip from the LSUN project, then set gin "
+                     "`lsun_lmdb.path = \"<folder with data.mdb>\"`"),
+}
 
 
 @gin.configurable("train_imagenet_transform")
@@ -128,12 +137,95 @@ def _manual_message(name, builder, data_dir, manual_dir, error):
       f"(manual_dir was {manual_dir!r}; TFDS said: {error})")
 
 
+def _tensorflow_io_reads_lmdb():
+  """Reads one record of a throw-away LMDB the way TFDS's lsun builder does.
+
+  Importing tensorflow_io is not enough: a build for another TensorFlow imports with a
+  warning and fails (undefined symbol) only when an op runs.
+  """
+  import tempfile  # pylint: disable=import-outside-toplevel
+  import lmdb  # pylint: disable=import-outside-toplevel
+  tfio = importlib.import_module("tensorflow_io")
+  with tempfile.TemporaryDirectory() as folder:
+    env = lmdb.open(folder, map_size=1 << 20)
+    with env.begin(write=True) as txn:
+      txn.put(b"k", b"v")
+    env.close()
+    for _ in tfio.IODataset.from_lmdb(f"{folder}/data.mdb").take(1):
+      pass
+
+
+# Checks of what a TFDS builder needs only while it prepares data: a missing piece would
+# surface after the whole download (LSUN: tens of GB).
+_PREPARE_NEEDS = {"lsun-bedroom": ("tensorflow-io", _tensorflow_io_reads_lmdb)}
+
+
+def _first_line(error):
+  return (str(error).strip().splitlines() or [""])[0]
+
+
+def _offline_message(name, builder, data_dir, why):
+  return (f"dataset {name!r}: TFDS {builder.info.full_name} is not prepared in "
+          f"{data_dir or '~/tensorflow_datasets'} and {why}; copy a prepared TFDS folder to "
+          f"this machine and pass --tfds_data_dir (gin `dataset.tfds_data_dir`)")
+
+
+def _download_urls(builder):
+  """The URLs TFDS will download for `builder` (from its checksums file; none if manual)."""
+  if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+    return []
+  try:
+    return list(builder.url_infos or ())
+  except Exception:  # pylint: disable=broad-except  (no checksums file: nothing to check)
+    return []
+
+
+def _check_before_download(name, builder, data_dir):
+  """Fails in seconds, with one actionable line, where TFDS would fail after minutes."""
+  if name in _PREPARE_NEEDS:
+    needed, probe = _PREPARE_NEEDS[name]
+    try:
+      probe()
+    except Exception as e:  # pylint: disable=broad-except  (a broken build raises anything)
+      raise DatasetUnavailableError(
+          _offline_message(name, builder, data_dir,
+                           f"TFDS cannot prepare it here: its builder needs {needed} "
+                           f"({type(e).__name__}: {_first_line(e)})")
+          + _PREPARE_HINTS.get(name, "")) from e
+  why = download_check.unreachable(_download_urls(builder))
+  if why:
+    raise DatasetUnavailableError(_offline_message(name, builder, data_dir, why))
+
+
+def _checked_downloads(name, builder, data_dir):
+  """Runs `_check_before_download` where TFDS starts its real work.
+
+  TFDS calls `_download_and_prepare` only when the data is missing (and `mock_data` never
+  calls it), so prepared datasets and tests with mock data contact no host.
+  """
+  original = builder._download_and_prepare  # pylint: disable=protected-access
+
+  def download_and_prepare(*args, **kwargs):
+    _check_before_download(name, builder, data_dir)
+    return original(*args, **kwargs)
+
+  builder._download_and_prepare = download_and_prepare  # pylint: disable=protected-access
+
+
 def _prepare(name, builder, data_dir, manual_dir):
-  """`download_and_prepare` (a no-op when prepared) with a clear error for manual datasets."""
+  """`download_and_prepare` (a no-op when prepared) with one clear error when it cannot."""
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  _checked_downloads(name, builder, data_dir)
   try:
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  except DatasetUnavailableError:
+    raise
+  except ModuleNotFoundError as e:
+    raise DatasetUnavailableError(
+        f"dataset {name!r}: TFDS could not prepare {builder.info.full_name} because the "
+        f"Python module {e.name!r} is missing; install it (pip install {e.name}) or "
+        f"reinstall compare_ssgan, whose setup.py declares what TFDS needs") from e
   except Exception as e:  # pylint: disable=broad-except
     if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
       raise DatasetUnavailableError(

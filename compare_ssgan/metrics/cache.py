@@ -1,13 +1,21 @@
-"""On-disk caches of the metrics package (real activations, domain classifiers)."""
+"""On-disk caches of the metrics package (real activations, domain classifiers).
+
+Every file goes through `tf.io.gfile`, so a cache directory may be a URL (`gs://...`, or
+`ram://...` in tests) as well as a local folder; `os`/`open`/`np.savez` would write a
+local folder named `gs:` instead.
+"""
 
 import hashlib
+import io
 import os
+import uuid
 
 import numpy as np
+import tensorflow as tf
 
 
 def default_cache_dir():
-  """$COMPARE_SSGAN_CACHE_DIR, else ~/.cache/compare_ssgan."""
+  """$COMPARE_SSGAN_CACHE_DIR (a folder or a URL), else ~/.cache/compare_ssgan."""
   return os.environ.get("COMPARE_SSGAN_CACHE_DIR",
                         os.path.join(os.path.expanduser("~"), ".cache", "compare_ssgan"))
 
@@ -17,14 +25,39 @@ def key_digest(*parts):
   return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
+def exists(path):
+  """Whether a cache file is there (any filesystem TensorFlow knows)."""
+  return tf.io.gfile.exists(path)
+
+
+def temp_name(path):
+  """A sibling of `path` no other writer uses (pid + random: hosts may share a bucket)."""
+  return f"{path}.tmp{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def write_bytes_atomic(path, data):
+  """Writes to a temporary sibling, then renames, so readers never see half a file."""
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  tmp = temp_name(path)
+  try:
+    with tf.io.gfile.GFile(tmp, "wb") as f:
+      f.write(data)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+  finally:
+    if tf.io.gfile.exists(tmp):
+      tf.io.gfile.remove(tmp)
+
+
 def save_npz_atomic(path, **arrays):
-  """Writes then renames, so a concurrent reader never sees a half-written file."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}.npz"
-  np.savez(tmp, **arrays)
-  os.replace(tmp, path)
+  """`np.savez` into memory (it cannot write to a GFile), then an atomic-ish write."""
+  buf = io.BytesIO()
+  np.savez(buf, **arrays)
+  write_bytes_atomic(path, buf.getvalue())
 
 
 def load_npz(path):
-  with np.load(path, allow_pickle=False) as data:
-    return {k: data[k] for k in data.files}
+  """The arrays of an .npz cache file, read through gfile."""
+  with tf.io.gfile.GFile(path, "rb") as f:
+    data = f.read()
+  with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+    return {k: npz[k] for k in npz.files}

@@ -10,12 +10,15 @@ across checkpoints of one run, which is what the demo needs (it should fall as G
 
 import hashlib
 import os
+import shutil
+import tempfile
 
 import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan.metrics import cache
 from compare_ssgan.metrics.cache import default_cache_dir, key_digest
 from compare_ssgan.metrics.inception import BatchedClassifier
 
@@ -149,9 +152,9 @@ def make_domain_classifier(dataset=None, images=None, labels=None, num_classes=N
   else:
     resolution = images.shape[1]
   num_outputs = 4 if rotation else int(num_classes)
-  if os.path.exists(path):
+  if cache.exists(path):
     model = build_model(resolution, num_outputs, feature_dim=feature_dim, seed=seed)
-    model.load_weights(path)
+    load_weights(model, path)
     return DomainClassifier(model, name)
 
   if dataset is not None:
@@ -160,8 +163,32 @@ def make_domain_classifier(dataset=None, images=None, labels=None, num_classes=N
     images, labels = _rotation_task(images)
   model, accuracy = train_model(images, labels, num_outputs, steps=steps,
                                 batch_size=batch_size, feature_dim=feature_dim, seed=seed)
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = path[:-len(".weights.h5")] + f".tmp{os.getpid()}.weights.h5"
-  model.save_weights(tmp)
-  os.replace(tmp, path)  # atomic: concurrent evaluators never read a half-written file
+  save_weights(model, path)
   return DomainClassifier(model, name, accuracy=accuracy)
+
+
+def save_weights(model, path):
+  """`model.save_weights` to any gfile path (Keras writes .h5 only to a local file).
+
+  Staged in a local temporary folder, then written with a temporary name and renamed, so a
+  concurrent evaluator never reads half a file.
+  """
+  local_dir = tempfile.mkdtemp(prefix="compare_ssgan_weights_")
+  try:
+    local = os.path.join(local_dir, "model.weights.h5")
+    model.save_weights(local)
+    with open(local, "rb") as f:
+      cache.write_bytes_atomic(path, f.read())
+  finally:
+    shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def load_weights(model, path):
+  """`model.load_weights` from any gfile path, through a local temporary copy."""
+  local_dir = tempfile.mkdtemp(prefix="compare_ssgan_weights_")
+  try:
+    local = os.path.join(local_dir, "model.weights.h5")
+    tf.io.gfile.copy(path, local, overwrite=True)
+    model.load_weights(local)
+  finally:
+    shutil.rmtree(local_dir, ignore_errors=True)
