@@ -246,7 +246,7 @@ def convert(text, source="<input>", check=True, source_note=None):
   from compare_ssgan import gin_utils  # pylint: disable=import-outside-toplevel
   gin_utils.register_all()
   statements = split_statements(text)
-  errors, out = [], []
+  refusals, out = [], []
   out.append(f"# Converted from compare_gan config {os.path.basename(source)} by "
              "compare_ssgan convert-config.")
   if source_note:
@@ -257,51 +257,57 @@ def convert(text, source="<input>", check=True, source_note=None):
              "update), also on GPU/CPU.")
   out.append("")
   for st in statements:
-    where = f"{source}:{st.first_line}"
-    if st.kind in ("blank", "comment", "macro"):
-      out.append(st.text)
-      continue
-    if st.kind == "include":
-      errors.append(f"{where}: {st.text.strip()!r}: an include of a compare_gan file cannot be "
-                    "followed; convert that file too and include the converted copy")
-      continue
-    if st.kind == "import":
-      out.append(_comment_out(st.text, "compare_ssgan registers every configurable itself"))
-      continue
-    binding = f"{(st.scope + '/') if st.scope else ''}{st.selector}.{st.param}"
-    unsupported = next((UNSUPPORTED_CONFIGURABLES[part] for part in st.selector.split(".")
-                        if part in UNSUPPORTED_CONFIGURABLES), None)
-    if unsupported:
-      errors.append(f"{where}: {binding}: {unsupported}")
-      continue
-    rule = _rule_for(st)
-    if rule is not None:
-      action, reason = rule(st.value)
-      if action == "fail":
-        errors.append(f"{where}: {binding}: {reason}")
-        continue
-      if action == "drop":
-        out.append(_comment_out(st.text, f"{binding}: {reason}"))
-        continue
-    problem = _check_value_names(st)
-    if problem:
-      errors.append(f"{where}: {binding} = {st.value}: {problem}")
-      continue
-    if check:
-      problem = _validate_binding(st)
-      if problem:
-        errors.append(f"{where}: {binding}: not a compare_ssgan binding ({problem})")
-        continue
-    note = _note_for(st)
-    if note:
-      out.append(note)
-    out.append(st.text)
-  if errors:
-    raise ConversionError("cannot convert:\n  " + "\n  ".join(errors))
+    _convert_statement(st, source, check, out, refusals)
+  if refusals:
+    raise ConversionError("cannot convert:\n  " + "\n  ".join(refusals))
   result = "\n".join(out).rstrip("\n") + "\n"
   if check:
     check_parses(result, source)
   return result
+
+
+
+def _convert_statement(st, source, check, out, refusals):
+  """Appends one statement's converted text to `out`, or its refusal to `refusals`."""
+  where = f"{source}:{st.first_line}"
+  if st.kind in ("blank", "comment", "macro"):
+    out.append(st.text)
+    return
+  if st.kind == "include":
+    refusals.append(f"{where}: {st.text.strip()!r}: an include of a compare_gan file cannot be "
+                  "followed; convert that file too and include the converted copy")
+    return
+  if st.kind == "import":
+    out.append(_comment_out(st.text, "compare_ssgan registers every configurable itself"))
+    return
+  binding = f"{(st.scope + '/') if st.scope else ''}{st.selector}.{st.param}"
+  unsupported = next((UNSUPPORTED_CONFIGURABLES[part] for part in st.selector.split(".")
+                      if part in UNSUPPORTED_CONFIGURABLES), None)
+  if unsupported:
+    refusals.append(f"{where}: {binding}: {unsupported}")
+    return
+  rule = _rule_for(st)
+  if rule is not None:
+    action, reason = rule(st.value)
+    if action == "fail":
+      refusals.append(f"{where}: {binding}: {reason}")
+      return
+    if action == "drop":
+      out.append(_comment_out(st.text, f"{binding}: {reason}"))
+      return
+  problem = _check_value_names(st)
+  if problem:
+    refusals.append(f"{where}: {binding} = {st.value}: {problem}")
+    return
+  if check:
+    problem = _validate_binding(st)
+    if problem:
+      refusals.append(f"{where}: {binding}: not a compare_ssgan binding ({problem})")
+      return
+  note = _note_for(st)
+  if note:
+    out.append(note)
+  out.append(st.text)
 
 
 def check_parses(text, source="<converted>"):

@@ -57,7 +57,6 @@ def summarize(gin_config, gin_bindings=(), resolution=None, num_classes=None, ou
   out = out or sys.stdout
   from compare_ssgan.architectures import build_architecture, discriminator_options
   from compare_ssgan.architectures.abstract_arch import trainable_count
-  from compare_ssgan.datasets import dataset_shape
   from compare_ssgan.options import options as get_options
   from compare_ssgan.rotation import RotationHead
 
@@ -74,19 +73,7 @@ def summarize(gin_config, gin_bindings=(), resolution=None, num_classes=None, ou
   except (ValueError, TypeError) as e:
     raise gin_utils.GinConfigError(f"cannot read options.* from the config: {e}") from e
 
-  dataset_name = gin_utils.query("dataset.name") or "builtin_32"
-  shape = dataset_shape(dataset_name) if dataset_name in _known_datasets() else (None, None)
-  resolution = resolution or shape[0]
-  if resolution is None:
-    raise errors.ConfigError(f"no resolution known for dataset {dataset_name!r}: pass "
-                             "--resolution")
-  if num_classes is None:
-    conditional = bool(gin_utils.query("SSGAN.conditional", None) or
-                       gin_utils.query("ModularGAN.conditional", False))
-    num_classes = (shape[1] or 0) if conditional else 0
-    if conditional and not num_classes:
-      raise errors.ConfigError("a conditional model needs --num_classes")
-
+  dataset_name, resolution, num_classes = _data_shape(resolution, num_classes)
   generator, discriminator = build_architecture(
       opts["architecture"], resolution=resolution, colors=3, z_dim=opts["z_dim"],
       num_classes=num_classes)
@@ -110,6 +97,26 @@ def summarize(gin_config, gin_bindings=(), resolution=None, num_classes=None, ou
   counts.update(resolution=int(resolution), num_classes=int(num_classes),
                 architecture=opts["architecture"])
   return counts
+
+
+def _data_shape(resolution, num_classes):
+  """(dataset name, resolution, num_classes) from the arguments, else the dataset registry."""
+  from compare_ssgan import gin_utils  # pylint: disable=import-outside-toplevel
+  from compare_ssgan.datasets import dataset_shape  # pylint: disable=import-outside-toplevel
+  dataset_name = gin_utils.query("dataset.name") or "builtin_32"
+  shape = dataset_shape(dataset_name) if dataset_name in _known_datasets() else (None, None)
+  resolution = resolution or shape[0]
+  if resolution is None:
+    raise errors.ConfigError(f"no resolution known for dataset {dataset_name!r}: pass "
+                             "--resolution")
+  if num_classes is None:
+    conditional = bool(gin_utils.query("SSGAN.conditional", None) or
+                       gin_utils.query("ModularGAN.conditional", False))
+    num_classes = (shape[1] or 0) if conditional else 0
+    if conditional and not num_classes:
+      raise errors.ConfigError("a conditional model needs --num_classes")
+
+  return dataset_name, resolution, num_classes
 
 
 def _known_datasets():

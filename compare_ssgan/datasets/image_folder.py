@@ -137,17 +137,12 @@ def _eval_rank(rel):
   return hashlib.sha1(rel.encode("utf-8")).hexdigest()
 
 
-def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffer_size=10000,
-                      num_parallel_calls=core.AUTOTUNE, **unused):
-  """An `ImageDataset` over `image_folder.path` (see the module docstring)."""
-  del unused
-  opts = image_folder_options()
-  root, resolution = opts["path"], opts["resolution"]
+def _readable_files(root, opts, num_parallel_calls):
+  """(files, byte sizes, unreadable, other files) under `root`, warning about the last two."""
   candidates, others = scan(root, opts["use_class_subfolders"])
-  full = [_join(root, r) for r in candidates]
-  all_sizes = file_sizes(full, resolution, num_parallel_calls)
-  ok = all_sizes >= 0
-  bad = [r for r, good in zip(candidates, ok) if not good]
+  all_sizes = file_sizes([_join(root, r) for r in candidates], opts["resolution"],
+                         num_parallel_calls)
+  bad = [r for r, n in zip(candidates, all_sizes) if n < 0]
   if bad:
     logging.warning("image_folder: skipped %d unreadable/corrupt/empty image file(s) of %d "
                     "in %s: %s%s", len(bad), len(candidates), root,
@@ -159,32 +154,47 @@ def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffe
                     " inside a class subfolder" if opts["use_class_subfolders"] else "",
                     root, ", ".join(others[:_MAX_NAMES_IN_WARNING]),
                     " ..." if len(others) > _MAX_NAMES_IN_WARNING else "")
-  files = [r for r, good in zip(candidates, ok) if good]
-  sizes = [int(n) for n in all_sizes if n >= 0]
+  files = [r for r, n in zip(candidates, all_sizes) if n >= 0]
   if not files:
     raise errors.ConfigError(
         f"image_folder: no readable images in {root!r} (looked for "
         f"{', '.join(IMAGE_EXTENSIONS)} recursively"
         f"{', inside class subfolders' if opts['use_class_subfolders'] else ''}; "
         f"{len(bad)} unreadable, {len(others)} other files)")
+  return files, [int(n) for n in all_sizes if n >= 0], bad, others
 
-  if opts["use_class_subfolders"]:
-    class_names = sorted({r.split("/", 1)[0] for r in files})
-    index = {c: i for i, c in enumerate(class_names)}
-    labels = np.array([index[r.split("/", 1)[0]] for r in files], np.int32)
-  else:
-    class_names = []
-    labels = np.zeros((len(files),), np.int32)
 
+def _labels(files, use_class_subfolders):
+  """(class names, int32 labels): the first path component is the class."""
+  if not use_class_subfolders:
+    return [], np.zeros((len(files),), np.int32)
+  class_names = sorted({r.split("/", 1)[0] for r in files})
+  index = {c: i for i, c in enumerate(class_names)}
+  return class_names, np.array([index[r.split("/", 1)[0]] for r in files], np.int32)
+
+
+def _split_indices(files, eval_fraction):
+  """({split: indices}, number held out): a stable, hash-ranked hold-out."""
   num_eval = 0
-  if opts["eval_fraction"] > 0 and len(files) > 1:
-    num_eval = min(len(files) - 1, max(1, int(math.ceil(opts["eval_fraction"] * len(files)))))
+  if eval_fraction > 0 and len(files) > 1:
+    num_eval = min(len(files) - 1, max(1, int(math.ceil(eval_fraction * len(files)))))
   held_out = set(sorted(files, key=_eval_rank)[:num_eval])
   is_eval = np.array([r in held_out for r in files])
   if num_eval:
-    split_idx = {core.TRAIN: np.nonzero(~is_eval)[0], core.EVAL: np.nonzero(is_eval)[0]}
-  else:     # no hold-out: statistics are computed on the training files
-    split_idx = {core.TRAIN: np.arange(len(files)), core.EVAL: np.arange(len(files))}
+    return {core.TRAIN: np.nonzero(~is_eval)[0], core.EVAL: np.nonzero(is_eval)[0]}, num_eval
+  # No hold-out: statistics are computed on the training files.
+  return {core.TRAIN: np.arange(len(files)), core.EVAL: np.arange(len(files))}, 0
+
+
+def make_image_folder(name="image_folder", seed=core.DEFAULT_SEED, shuffle_buffer_size=10000,
+                      num_parallel_calls=core.AUTOTUNE, **unused):
+  """An `ImageDataset` over `image_folder.path` (see the module docstring)."""
+  del unused
+  opts = image_folder_options()
+  root, resolution = opts["path"], opts["resolution"]
+  files, sizes, bad, others = _readable_files(root, opts, num_parallel_calls)
+  class_names, labels = _labels(files, opts["use_class_subfolders"])
+  split_idx, num_eval = _split_indices(files, opts["eval_fraction"])
   eval_test_samples = opts["eval_test_samples"]
   if eval_test_samples is None:
     eval_test_samples = min(len(split_idx[core.EVAL]), 10000)
