@@ -16,7 +16,10 @@ import tensorflow as tf
 
 @gin.configurable("weights")
 def weight_initializer(initializer="normal", stddev=0.02):
-  """compare_gan's `weights.initializer`: "normal" (default), "truncated", "orthogonal"."""
+  """compare_gan's `weights.initializer`: "normal" (default), "truncated", "orthogonal".
+
+  The weight layers pass stddev=0.02 (compare_gan's `linear`/`conv2d` default argument),
+  so only `weights.initializer` is a working binding, as in compare_gan."""
   if initializer == "normal":
     return keras.initializers.RandomNormal(stddev=stddev)
   if initializer == "truncated":
@@ -167,7 +170,10 @@ class _WeightLayer(keras.layers.Layer):
     self.use_bias = bool(use_bias)
     self.bias_start = float(bias_start)
     # Read gin once at construction, so the operative config records `weights.*`.
-    self._kernel_initializer = kernel_initializer or weight_initializer()
+    # stddev is passed explicitly, as compare_gan's linear/conv2d/deconv2d do: a gin
+    # binding of `weights.stddev` never reaches a kernel there, and here it fails the
+    # unused-binding check instead of silently training a different network.
+    self._kernel_initializer = kernel_initializer or weight_initializer(stddev=0.02)
 
   def _make_weights(self, kernel_shape, bias_size):
     # autocast=False: under a mixed precision policy Keras would hand `call` the kernel
