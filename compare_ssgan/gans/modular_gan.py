@@ -252,8 +252,8 @@ class ModularGAN:
     penalty = tf.constant(0.0)
     if compute_penalty:
       penalty = tf.cast(penalty_lib.get_penalty_loss(
-          self.penalty_fn, discriminator=self.discriminator, x=images, x_fake=fake, y=y, seed=penalty_seed),
-                        tf.float32)
+          self.penalty_fn, discriminator=self.discriminator, rotation_head=self.rotation_head,
+          x=images, x_fake=fake, y=y, seed=penalty_seed), tf.float32)
     d_loss = d_loss + self.lamba * penalty
     return {"d_loss": d_loss, "g_loss": g_loss, "penalty": penalty,
             "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake}
