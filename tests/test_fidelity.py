@@ -124,3 +124,43 @@ def test_d_u_advances_once_per_d_update_inside_a_compiled_step():
     for _ in range(3):
       u = _one_iteration(kernel, u)
     np.testing.assert_allclose(layer.sn.u.numpy(), u, rtol=1e-5, atol=1e-6, err_msg=layer.path)
+
+
+def test_weights_stddev_binding_does_not_reach_kernels():
+  """compare_gan arch_ops.linear/conv2d/deconv2d pass stddev=0.02 to weight_initializer,
+  overriding a `weights.stddev` binding. Here too the kernels are N(0, 0.02), and the
+  binding is reported as unused instead of being silently ignored."""
+  gin_utils.parse([], ["weights.stddev = 0.5"])
+  layer = layers.Conv2D(64, 3)
+  layer(tf.zeros([1, 4, 4, 64]))
+  assert abs(float(np.std(layer.kernel.numpy())) - 0.02) < 0.002
+  with pytest.raises(gin_utils.GinConfigError, match="weights.stddev"):
+    gin_utils.check_bindings_used()
+
+
+def test_l2_penalty_includes_the_rotation_head():
+  """compare_gan penalty_lib.l2_penalty: mean of l2_loss over every '/kernel:0' whose name
+  contains 'discriminator', which includes `discriminator_rotation/score_classify`
+  (abstract_arch.trainable_variables). NumPy over D's and the head's kernels."""
+  _parse(extra=["penalty.fn = @l2_penalty", "options.lamba = 1.0"])
+  gan = SSGAN(FAKE_DATA).build()
+  x = tf.constant(_images(2))
+  losses = gan.create_loss(x, None, x[::-1], None)
+  kernels = [v.numpy().astype(np.float64) for v in gan.d_variables
+             if v.path.endswith("/kernel")]
+  assert any("score_classify" in v.path for v in gan.rotation_head.trainable_variables)
+  expected = np.mean([np.sum(k ** 2) / 2 for k in kernels])
+  np.testing.assert_allclose(float(losses["penalty"]), expected, rtol=1e-5)
+  d_only = np.mean([np.sum(v.numpy().astype(np.float64) ** 2) / 2
+                    for v in gan.discriminator.trainable_variables if v.path.endswith("/kernel")])
+  assert abs(d_only - expected) > 1e-4 * expected
+
+
+@pytest.mark.parametrize("binding", ["batch_norm.center = False", "batch_norm.scale = False",
+                                     "self_modulated_batch_norm.use_sn = True",
+                                     "conditional_batch_norm.use_sn = True"])
+def test_gin_surface_of_batch_norm_matches_compare_gan(binding):
+  """compare_gan arch_ops: batch_norm blacklists center/scale/name; sBN whitelists only
+  num_hidden, cBN only use_bias. Binding anything else is refused at parse time."""
+  with pytest.raises(Exception, match="denylisted|blacklisted"):
+    gin_utils.parse([], [binding])
