@@ -4,17 +4,20 @@ Each test names what it compares with: compare_gan's code (read, cited by file),
 hand computation in NumPy of what that code does.
 """
 
+import re
 import types
 
+import gin
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import gin_utils
-from compare_ssgan import random as rng
-from compare_ssgan import rotation
+from compare_ssgan import checkpointing, gin_utils, rotation
+from compare_ssgan.architectures import build_architecture
 from compare_ssgan.gans import SSGAN
 from compare_ssgan.ops import layers
+from compare_ssgan.ops.normalization import StandardizeBatch
 
 FAKE_DATA = types.SimpleNamespace(name="fake", resolution=8, num_classes=0)
 
@@ -164,3 +167,128 @@ def test_gin_surface_of_batch_norm_matches_compare_gan(binding):
   num_hidden, cBN only use_bias. Binding anything else is refused at parse time."""
   with pytest.raises(Exception, match="denylisted|blacklisted"):
     gin_utils.parse([], [binding])
+
+
+class _LabelFeaturesD(keras.layers.Layer):
+  """A D whose features depend on the labels: [quadrant means of x, 2 * y]."""
+
+  def __init__(self, num_classes):
+    super().__init__(name="label_features_d")
+    self.feature_dim = 12 + num_classes
+
+  def call(self, x, y=None, training=False):
+    h = x.shape[1] // 2
+    quads = [tf.reduce_mean(x[:, a * h:(a + 1) * h, b * h:(b + 1) * h], [1, 2])
+             for a in (0, 1) for b in (0, 1)]
+    features = tf.concat(quads + [2.0 * tf.cast(y, tf.float32)], 1)
+    logits = tf.reduce_sum(features, 1, keepdims=True)
+    return tf.sigmoid(logits), logits, features
+
+
+@pytest.mark.parametrize("prune", [True, False])
+def test_conditional_rotated_fakes_carry_the_sampled_labels(prune):
+  """The fakes were generated from y_fake, so their rotated copies are shown to D with
+  y_fake (compare_gan ssgan.py tiled the REAL labels there, a bug S3GAN does not have).
+  With a D whose features depend on y, c_fake_loss equals a NumPy-side recomputation with
+  y_fake and differs from the one with the real labels."""
+  _parse(4, 8, extra=["ModularGAN.conditional = True",
+                      f"ModularGAN.prune_discriminator_rows = {prune}"])
+  gan = SSGAN(types.SimpleNamespace(name="fake", resolution=8, num_classes=3)).build()
+  gan.discriminator = _LabelFeaturesD(3)
+  gan.rotation_head = rotation.RotationHead().build_for_features(gan.discriminator.feature_dim)
+  kernel = gan.rotation_head.score_classify.kernel
+  kernel.assign(np.random.RandomState(0).randn(*kernel.shape).astype(np.float32))
+  assert gan.prune_rows == prune
+  real, fake = tf.constant(_images(4, seed=1)), tf.constant(_images(4, seed=2))
+  y, y_fake = tf.one_hot([0, 0, 1, 1], 3), tf.one_hot([2, 2, 2, 0], 3)
+  losses = gan.g_update_loss(real, y, fake, y_fake)
+
+  def c_fake_loss(labels):
+    n = 2
+    rows = tf.concat([fake[-n:], rotation.rotate_images(fake[-n:])], 0)
+    _, _, features = gan.discriminator(rows, tf.tile(labels[-n:], [4, 1]))
+    logits = features.numpy().astype(np.float64) @ kernel.numpy()
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    return -np.mean(np.log(p[np.arange(4 * n), np.repeat(np.arange(4), n)] + 1e-10))
+
+  np.testing.assert_allclose(float(losses["c_fake_loss"]), c_fake_loss(y_fake), rtol=1e-5)
+  assert abs(c_fake_loss(y_fake) - c_fake_loss(y)) > 0.1
+
+
+def test_rotation_only_pruned_path_has_no_gan_term():
+  """compare_gan ssgan.py, rotation_only: d_loss and g_loss are multiplied by 0 before the
+  rotation terms are added. On the pruned fast path: d_loss = CE(real rotations),
+  g_loss = 0.2 CE(fake rotations), and D's GAN output layer gets exactly zero gradient."""
+  _parse(4, 8, extra=["SSGAN.self_supervision = 'rotation_only'", "D.spectral_norm = True"])
+  gan = SSGAN(FAKE_DATA).build()
+  assert gan.prune_rows
+  batch = {"images": _images(4, seed=3), "labels": np.zeros(4, np.int32)}
+  step = tf.constant(0, tf.int64)
+  d_losses, d_grads = gan.d_gradients(batch, step, 0)
+  assert float(d_losses["d_loss_real"]) > 0   # the GAN term exists, and is dropped
+  np.testing.assert_allclose(float(d_losses["d_loss"]), float(d_losses["c_real_loss"]),
+                             rtol=1e-7)
+  final = [g for g, v in zip(d_grads, gan.d_variables) if "final_fc" in v.path]
+  assert final and all(np.all(g.numpy() == 0) for g in final)
+  g_losses, _ = gan.g_gradients(batch, step)
+  np.testing.assert_allclose(float(g_losses["g_loss"]), 0.2 * float(g_losses["c_fake_loss"]),
+                             rtol=1e-6)
+
+
+def _checkpoint_value(reader, prefix, variable):
+  """The stored value of `variable` under `prefix`, found by listing the file's keys."""
+  name = re.sub(r"[^A-Za-z0-9_.-]", ".", variable.path)
+  suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
+  for key in reader.get_variable_to_shape_map():
+    if key.startswith(prefix + "/") and key.endswith(suffix):
+      # tf.train.Checkpoint escapes "." in object names as "..".
+      if key[len(prefix) + 1:-len(suffix)].replace("..", ".") == name:
+        return reader.get_tensor(key)
+  raise KeyError(f"{prefix}/{name} not in the checkpoint")
+
+
+def test_generate_with_ema_and_accumulators_equals_hand_computation(tmp_path):
+  """A real SS-GAN with BN accumulators (compare_gan's standing statistics) and EMA:
+  restore a checkpoint, fill the accumulators, generate. Compared with (1) the first BN's
+  accumulated mean computed in NumPy from the checkpointed EMA fc_noise weights and the
+  fill's z, and (2) a separately built G holding the checkpointed EMA weights, with
+  moving averages set to accumulated sum / count, in inference mode."""
+  bindings = ["G.batch_norm_fn = @batch_norm", "standardize_batch.use_moving_averages = False",
+              "ModularGAN.g_use_ema = True", "ModularGAN.ema_start_step = 0",
+              "ModularGAN.ema_decay = 0.5"]
+  _parse(4, 8, extra=bindings)
+  gan = SSGAN(FAKE_DATA).build()
+  gan.train_loop(_iterator(gan, _images(8, seed=4)), 1)
+  path = checkpointing.make_checkpoint(gan).save(str(tmp_path / "ckpt"))
+  _parse(4, 8, extra=bindings)
+  gan = SSGAN(FAKE_DATA).build()
+  checkpointing.restore(gan, path)
+  reader = tf.train.load_checkpoint(path)
+  ema = gan.generator_ema
+  gan.update_bn_accumulators(128, batch_size=64, seed=0)
+  # (1) B1/bn1 standardises fc_noise's output: its accumulator is the sum of batch means.
+  fc_w = _checkpoint_value(reader, "generator_ema", ema.fc_noise.kernel)
+  fc_b = _checkpoint_value(reader, "generator_ema", ema.fc_noise.bias)
+  bn1 = ema.blocks[0].bn1.standardize
+  means = [(gan.sample_eval_z(64, 1000003 * (i + 1)) @ fc_w + fc_b).reshape(
+      64, 4, 4, -1).mean((0, 1, 2)) for i in range(2)]
+  np.testing.assert_allclose(float(bn1.accu_counter.numpy()), 2.0)
+  np.testing.assert_allclose(bn1.accu_mean.numpy(), np.sum(means, 0), rtol=1e-4, atol=1e-6)
+  # (2) The same network with moving averages = accumulated averages.
+  with gin.unlock_config():
+    gin.bind_parameter("standardize_batch.use_moving_averages", True)
+  ref, _ = build_architecture("tiny_arch", 8, z_dim=8, parts=("G",))
+  for v_ref, v_ema in zip(ref.trainable_variables, ema.trainable_variables):
+    v_ref.assign(_checkpoint_value(reader, "generator_ema", v_ema))
+  ref_bns = [l for l in ref._flatten_layers() if isinstance(l, StandardizeBatch)]  # pylint: disable=protected-access
+  ema_bns = [l for l in ema._flatten_layers() if isinstance(l, StandardizeBatch)]  # pylint: disable=protected-access
+  assert len(ref_bns) == len(ema_bns) > 0
+  for r, e in zip(ref_bns, ema_bns):
+    r.moving_mean.assign(e.accu_mean / e.accu_counter)
+    r.moving_variance.assign(e.accu_variance / e.accu_counter)
+  z = gan.sample_eval_z(6, 5)
+  out = gan.generate(z, use_ema=True).numpy()
+  np.testing.assert_allclose(out, ref(tf.constant(z), training=False).numpy(), rtol=1e-5,
+                             atol=1e-6)
+  assert np.abs(out - gan.generate(z, use_ema=False).numpy()).max() > 1e-4
