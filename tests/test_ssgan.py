@@ -224,8 +224,9 @@ def test_two_replicas_rotate_the_last_rows_of_each_shard():
 
 
 def test_two_replicas_match_one_replica():
-  """rotated_batch_size = 4 * batch_size, default BN settings (BN in G pools over the
-  replicas by default): 2 replicas equal 1 replica. Same losses and gradients to 1e-5,
+  """The port on 2 replicas against the port on 1 (not against compare_gan):
+  rotated_batch_size = 4 * batch_size, default BN settings (BN in G pools over the
+  replicas by default). Same losses and gradients to 1e-5,
   same weights to 1e-3 * lr after one G step."""
   images = _images(8, seed=3)
   one, two = _one_and_two_replicas(4, 16)
