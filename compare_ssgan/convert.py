@@ -18,6 +18,7 @@ The output is meant to be used as is: `--gin_config OUT.gin`.
 import os
 import re
 import tempfile
+import warnings
 
 from compare_ssgan import errors
 
@@ -152,6 +153,11 @@ RULES = {
                 "(--strategy default for one device)"),
     ("run_config", "experimental_host_call_every_n_steps"): lambda v: (
         "drop", "TPUEstimator setting; summaries are written between host calls here"),
+    # compare_gan's linear/conv2d/deconv2d pass stddev=0.02 explicitly, which overrides
+    # the binding: it did nothing there. Kept here it would fail the unused-binding check.
+    ("weights", "stddev"): lambda v: (
+        "warn", "had no effect in compare_gan (linear, conv2d and deconv2d pass stddev=0.02 "
+                "explicitly); the converted run, like the original, initialises with 0.02"),
 }
 for _cls in _GAN_CLASSES:
   RULES[(_cls, "deprecated_split_disc_calls")] = _false_or_fail(f"{_cls}.deprecated_split_disc_calls")
@@ -292,8 +298,10 @@ def _convert_statement(st, source, check, out, refusals):
     if action == "fail":
       refusals.append(f"{where}: {binding}: {reason}")
       return
-    if action == "drop":
+    if action in ("drop", "warn"):
       out.append(_comment_out(st.text, f"{binding}: {reason}"))
+      if action == "warn":
+        warnings.warn(f"{where}: {binding} = {st.value.strip()}: {reason}; dropped")
       return
   problem = _check_value_names(st)
   if problem:

@@ -1,8 +1,6 @@
 """Architectures: compare_gan's parameter counts at full width, and a forward pass of every
 architecture at every supported resolution at reduced width (fast on CPU)."""
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -101,8 +99,7 @@ def test_resnet_biggan_counts_128_conditional():
   assert any("B1" in n and "down_conv_shortcut" in n for n in d_names)
 
 
-@pytest.mark.skipif(not os.environ.get("COMPARE_SSGAN_SLOW"),
-                    reason="about 60 s on 2 CPU cores; set COMPARE_SSGAN_SLOW=1")
+@pytest.mark.slow   # about 60 s on 2 CPU cores
 @pytest.mark.parametrize("res,z_dim,attn,g_count,d_count", [
     (256, 140, ("B5", "B2"), 82_097_604, 98_635_298),
     (512, 160, ("B4", "B3"), 82_468_068, 98_801_378)])

@@ -75,6 +75,17 @@ def test_drops_what_compare_gan_ignored():
   assert out.count("[converted] dropped") == 4
 
 
+def test_weights_stddev_is_dropped_with_a_warning():
+  """compare_gan's linear/conv2d/deconv2d pass stddev=0.02 explicitly, so the binding did
+  nothing there; kept, it would fail compare_ssgan's unused-binding check."""
+  with pytest.warns(UserWarning, match=r"in.gin:2: weights.stddev = 0.05: had no effect"):
+    out = convert.convert("# header\nweights.stddev = 0.05\nweights.initializer = "
+                          "'truncated'\n", source="in.gin")
+  kept = [l for l in out.splitlines() if l and not l.startswith("#")]
+  assert kept == ["weights.initializer = 'truncated'"]
+  assert "# weights.stddev = 0.05" in out
+
+
 def test_multiline_and_scoped_bindings():
   stmts = convert.split_statements('a/ModularGAN.g_lr = 0.1  # c\nresnet_biggan.Generator.'
                                    'blocks_with_attention = (\n  "B4")\n# x\n')

@@ -27,8 +27,10 @@ BINDINGS = RUN_BINDINGS
 _LOADER = r"""
 import sys
 sys.modules["compare_ssgan"] = None          # the package is installed editable: block it
-repo = sys.argv[6]
-sys.path = [p for p in sys.path if not p.startswith(repo) and p not in ("", ".")]
+import os
+# No entry from which the package could be imported (a checkout on the path), wherever it is.
+sys.path = [p for p in sys.path
+            if p not in ("", ".") and not os.path.isdir(os.path.join(p, "compare_ssgan"))]
 import json
 import numpy as np
 import tensorflow as tf

@@ -1,6 +1,10 @@
-"""The fast step is compare_gan's step: fused resampling convs, pruned D rows, mixed precision.
+"""The fast step against the project's own reference step: fused resampling convs, pruned
+D rows, mixed precision.
 
-No timing asserts here; tools/benchmark.py measures speed.
+The reference is this port's unfused path (unpool + conv, conv + avg-pool, every D row),
+the literal form of compare_gan's graph; it is compared with compare_gan only by reading
+the code (and by the ported vectors in test_compare_gan_vectors.py), not here. No timing
+asserts here; `compare_ssgan benchmark` measures speed.
 """
 
 import types
@@ -88,7 +92,8 @@ def test_fused_conv_equals_unpool_conv_and_conv_pool(use_sn):
 
 
 def test_fast_and_reference_paths_agree():
-  """Same G output, losses and gradients (D and G updates) on a fixed batch."""
+  """Fast vs the port's reference path: same G output, losses and gradients (D and G
+  updates) on a fixed batch, and the same SN vectors and BN statistics afterwards."""
   fast = _gan()
   ref = _gan(REFERENCE)
   assert fast.prune_rows and not ref.prune_rows
@@ -117,6 +122,7 @@ def test_fast_and_reference_paths_agree():
 
 
 def test_fast_and_reference_training_steps_agree():
+  """Fast vs the port's reference path: the metrics of two full training steps."""
   fast, ref = _gan(), _gan(REFERENCE)
   _copy_weights(ref, fast)
   images = _images(8, seed=4)

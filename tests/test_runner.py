@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import gin_utils, runner, runs
+from compare_ssgan import checkpointing, gin_utils, runner, runs
+from compare_ssgan import metrics as metrics_lib
 
 CLI = [sys.executable, "-m", "compare_ssgan.main"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1",
@@ -189,3 +190,95 @@ def test_steps_to_evaluate(tmp_path):
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [4, 6]  # pylint: disable=protected-access
   (tmp_path / "scores.csv").write_text("step,fid_score_mean\n4,1.0\n")
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [6]  # pylint: disable=protected-access
+
+
+class _Projection(metrics_lib.inception.BatchedClassifier):
+  """A fixed random projection standing in for Inception (the scoring math is real)."""
+
+  name = "projection-16px"
+
+  def __init__(self):
+    super().__init__(batch_size=256)
+    rng = np.random.default_rng(0)
+    self.w = tf.constant(rng.normal(size=(16 * 16 * 3, 12)).astype(np.float32) * 0.1)
+    self.v = tf.constant(rng.normal(size=(12, 5)).astype(np.float32))
+
+  def _forward(self, images):
+    pool = tf.reshape(images, [tf.shape(images)[0], -1]) @ self.w
+    return {"pool_3": pool, "logits": pool @ self.v}
+
+
+@pytest.mark.slow
+def test_continuous_eval_scores_checkpoints_written_while_it_waits(tmp_path, monkeypatch):
+  """runner.continuous_eval against a trainer that writes ckpt-2, then ckpt-4 and
+  TRAIN_DONE, each during one of its waits: both are scored (equal to scoring the restored
+  checkpoint directly), step 2 before ckpt-4 existed, and it returns after TRAIN_DONE."""
+  model_dir = str(tmp_path)
+  gin_utils.parse(["test_tiny"], ["builtin.num_train = 256", "builtin.num_eval = 128",
+                                  "builtin.eval_test_samples = 128"])
+  classifier = _Projection()
+  monkeypatch.setattr(metrics_lib.evaluation, "get_classifier", lambda *a, **k: classifier)
+  trainer = runner.Experiment(model_dir)
+  evaluator = runner.Experiment(model_dir, evaluating=True)
+  manager = checkpointing.checkpoint_manager(trainer.gan, model_dir)
+  batches = iter(trainer.dataset.input_fn("train", trainer.gan.batch_size))
+  poll, real_sleep, waits, events = 0.125, time.sleep, [], []
+
+  def trainer_writes(seconds):
+    if seconds != poll:
+      return real_sleep(seconds)
+    waits.append(seconds)
+    trainer.gan.train_loop(batches, 2)
+    manager.save(checkpoint_number=int(trainer.gan.global_step.numpy()))
+    if len(waits) == 2:
+      (tmp_path / runs.TRAIN_DONE).write_text("done\n")
+    return None
+
+  monkeypatch.setattr(runner.time, "sleep", trainer_writes)
+  runner.continuous_eval(evaluator, eval_every_steps=2, num_averaging_runs=1,
+                         poll_seconds=poll, timeout_seconds=600,
+                         log=lambda line: events.append((line, runs.checkpoint_steps(model_dir))))
+  assert len(waits) == 2
+  evaluated = [(line, ckpts) for line, ckpts in events if line.startswith("Evaluated step")]
+  assert [l.split(":")[0] for l, _ in evaluated] == ["Evaluated step 2", "Evaluated step 4"]
+  assert evaluated[0][1] == [2]          # step 2 was scored before ckpt-4 was written
+  with open(os.path.join(model_dir, "scores.csv")) as f:
+    rows = [line.split(",") for line in f.read().splitlines()[1:]]
+  assert [int(r[0]) for r in rows] == [2, 4]
+  for row in rows:
+    checkpointing.restore(evaluator.gan, os.path.join(model_dir, f"ckpt-{row[0]}"))
+    direct = metrics_lib.evaluate_checkpoint(evaluator.gan, evaluator.dataset, int(row[0]),
+                                             num_averaging_runs=1, classifier=classifier,
+                                             cache_dir=str(tmp_path / "c"))
+    assert float(row[1]) == pytest.approx(direct["fid_score_mean"], abs=2e-6)
+  assert rows[0][1] != rows[1][1]
+
+
+@pytest.mark.slow
+def test_resume_applies_a_changed_g_lr(tmp_path):
+  """After a resume with a changed ModularGAN.g_lr, G's next Adam step uses the new rate:
+  its weight change equals Keras Adam's update rule computed by hand from the moments it
+  stored, at lr 1e-3 (at the checkpointed 2e-4 it would be 5x smaller)."""
+  base = _experiment(tmp_path, ["ModularGAN.d_lr = 2e-4"])
+  base.gan.train_loop(iter(base.dataset.input_fn("train", base.gan.batch_size)), 1)
+  checkpointing.checkpoint_manager(base.gan, str(tmp_path)).save(checkpoint_number=1)
+  before = [v.numpy() for v in base.gan.generator.trainable_variables]
+  resumed = _experiment(tmp_path, ["options.training_steps = 2", "ModularGAN.d_lr = 2e-4",
+                                   "ModularGAN.g_lr = 1e-3"])
+  runner.train(resumed, log=lambda _: None)
+  opt = resumed.gan.g_optimizer
+  assert float(opt.learning_rate.numpy()) == pytest.approx(1e-3)
+  assert int(opt.iterations.numpy()) == 2
+  b1, b2, eps = float(opt.beta_1), float(opt.beta_2), float(opt.epsilon)
+  alpha = 1e-3 * np.sqrt(1 - b2 ** 2) / (1 - b1 ** 2)
+  checked = 0
+  for w0, var in zip(before, resumed.gan.generator.trainable_variables):
+    if not var.path.endswith("kernel"):
+      continue
+    i = opt._get_variable_index(var)  # pylint: disable=protected-access
+    m, v = opt._momentums[i].numpy(), opt._velocities[i].numpy()  # pylint: disable=protected-access
+    expected = -(m * alpha) / (np.sqrt(v) + eps)
+    np.testing.assert_allclose(var.numpy() - w0, expected, rtol=1e-3,
+                               atol=1e-3 * np.abs(expected).max(), err_msg=var.path)
+    checked += 1
+  assert checked >= 3

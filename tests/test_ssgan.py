@@ -164,20 +164,22 @@ def _copy_weights(src, dst):
       vb.assign(va)
 
 
-def test_two_replicas_match_one_replica():
-  """Same losses and gradients to 1e-5, same weights to 1e-3 * lr after one G step."""
-  bindings = ["standardize_batch.use_cross_replica_mean = True", "D.spectral_norm = True",
-              "G.batch_norm_fn = @batch_norm"]
-  images = _images(8, seed=3)
-  _parse(4, 16, extra=bindings)
+# Default settings (no forced `use_cross_replica_mean`): BN in G, SN in D.
+REPLICA_BINDINGS = ["D.spectral_norm = True", "G.batch_norm_fn = @batch_norm"]
+
+
+def _one_and_two_replicas(bs, rotated):
+  _parse(bs, rotated, extra=REPLICA_BINDINGS)
   one = _built()
-  _parse(4, 16, extra=bindings)
+  _parse(bs, rotated, extra=REPLICA_BINDINGS)
   two = _built(strategy=_two_replicas())
   _copy_weights(one, two)
+  return one, two
 
-  batch = {"images": images[:4], "labels": np.zeros(4, np.int32)}
-  step = tf.constant(0, tf.int64)
-  losses1, grads1 = one.d_gradients(batch, step, 0)
+
+def _two_replica_d_gradients(two, images, step):
+  """D losses (mean over replicas) and gradients (sum) of one D sub-step; replica r holds
+  rows [2r, 2r + 2) of `images`."""
   dist = two.strategy.experimental_distribute_values_from_function(
       lambda ctx: {"images": images[2 * ctx.replica_id_in_sync_group:][:2],
                    "labels": np.zeros(2, np.int32)})
@@ -189,7 +191,10 @@ def test_two_replicas_match_one_replica():
     return ({k: red(tf.distribute.ReduceOp.MEAN, v) for k, v in losses.items()},
             [red(tf.distribute.ReduceOp.SUM, g) for g in grads])
 
-  losses2, grads2 = two_d()
+  return two_d()
+
+
+def _assert_same_d_update(one, losses1, grads1, losses2, grads2):
   for k in ("d_loss", "c_real_loss", "d_loss_real", "d_loss_fake"):
     np.testing.assert_allclose(losses2[k], losses1[k], rtol=1e-5, err_msg=k)
   for g1, g2, v in zip(grads1, grads2, one.d_variables):
@@ -197,6 +202,39 @@ def test_two_replicas_match_one_replica():
     # one batch of 4 and two of 2, so tiny entries carry rounding of the large ones.
     np.testing.assert_allclose(g2, g1, rtol=1e-5, atol=1e-5 * np.abs(g1).max(),
                                err_msg=v.path)
+
+
+def test_two_replicas_rotate_the_last_rows_of_each_shard():
+  """rotated_batch_size < 4 * batch_size: like compare_gan on each TPU core, every replica
+  rotates the last n = rotated / replicas / 4 images of ITS shard. Compared with one
+  replica fed the same images reordered so that its last 2n rows are those rows; G's batch
+  norm pools both shards by default, so the fakes are the same."""
+  images = _images(4, seed=5)
+  one, two = _one_and_two_replicas(4, 8)     # n = 2 on one replica, 1 per replica on two
+  step = tf.constant(0, tf.int64)
+  losses2, grads2 = _two_replica_d_gradients(two, images, step)
+  # Shards [0, 1] and [2, 3] rotate rows 1 and 3; one replica rotates its last two rows.
+  order = [0, 2, 1, 3]
+  losses1, grads1 = one.d_gradients(
+      {"images": images[order], "labels": np.zeros(4, np.int32)}, step, 0)
+  _assert_same_d_update(one, losses1, grads1, losses2, grads2)
+  # Unreordered, one replica rotates rows 2 and 3: a different rotation loss.
+  plain, _ = one.d_gradients({"images": images, "labels": np.zeros(4, np.int32)}, step, 0)
+  assert abs(float(plain["c_real_loss"]) - float(losses2["c_real_loss"])) > 1e-4
+
+
+def test_two_replicas_match_one_replica():
+  """The port on 2 replicas against the port on 1 (not against compare_gan):
+  rotated_batch_size = 4 * batch_size, default BN settings (BN in G pools over the
+  replicas by default). Same losses and gradients to 1e-5,
+  same weights to 1e-3 * lr after one G step."""
+  images = _images(8, seed=3)
+  one, two = _one_and_two_replicas(4, 16)
+  batch = {"images": images[:4], "labels": np.zeros(4, np.int32)}
+  step = tf.constant(0, tf.int64)
+  losses1, grads1 = one.d_gradients(batch, step, 0)
+  losses2, grads2 = _two_replica_d_gradients(two, images, step)
+  _assert_same_d_update(one, losses1, grads1, losses2, grads2)
 
   # One full G step (1 D + 1 G update) on each; compare every variable.
   it1 = _dataset_iterator(one, images)

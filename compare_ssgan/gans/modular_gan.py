@@ -32,6 +32,7 @@ from compare_ssgan import errors
 from compare_ssgan import random as rng
 from compare_ssgan.architectures import build_architecture
 from compare_ssgan.gans import loss_lib, penalty_lib
+from compare_ssgan.ops.layers import shared_power_iteration
 from compare_ssgan.ops.normalization import StandardizeBatch
 from compare_ssgan.options import options as get_options
 
@@ -258,8 +259,8 @@ class ModularGAN:
     penalty = tf.constant(0.0)
     if compute_penalty:
       penalty = tf.cast(penalty_lib.get_penalty_loss(
-          self.penalty_fn, discriminator=self.discriminator, x=images, x_fake=fake, y=y, seed=penalty_seed),
-                        tf.float32)
+          self.penalty_fn, discriminator=self.discriminator, rotation_head=self.rotation_head,
+          x=images, x_fake=fake, y=y, seed=penalty_seed), tf.float32)
     d_loss = d_loss + self.lamba * penalty
     return {"d_loss": d_loss, "g_loss": g_loss, "penalty": penalty,
             "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake}
@@ -311,7 +312,9 @@ class ModularGAN:
     images, y = self._unpack(batch)
     y_fake = self._sampled_y(step, rng.LABELS_D, sub, y)
     fake = tf.stop_gradient(self.call_generator(self._z(step, rng.Z_D, sub), y_fake))
-    with tf.GradientTape() as tape:
+    # D's main and penalty calls share one SN power iteration (compare_gan's graph).
+    with shared_power_iteration(self.discriminator, self.rotation_head), \
+        tf.GradientTape() as tape:
       losses = self.d_update_loss(images, y, fake, y_fake,
                                   penalty_seed=rng.key(self.seed, step, rng.PENALTY, sub))
       scaled = self._scale_loss(losses["d_loss"], self.d_optimizer)
@@ -347,11 +350,16 @@ class ModularGAN:
       ema_var.assign(decay * ema_var + (1.0 - decay) * var)
 
   def _replica_step(self, batches, step):
-    """One G step on one replica: disc_iters D updates, then one G update."""
+    """One G step on one replica: disc_iters D updates, then one G update.
+
+    G's weights change only at the end, so all its calls share one SN power iteration
+    from the `u` stored at the step's start, as in compare_gan's unrolled graph (which
+    runs every G forward pass of the step before the D updates)."""
     metrics = {}
-    for sub in range(self.disc_iters):
-      metrics.update(self._d_update(batches[sub], step, sub))
-    metrics.update(self._g_update(batches[self.disc_iters], step))
+    with shared_power_iteration(self.generator):
+      for sub in range(self.disc_iters):
+        metrics.update(self._d_update(batches[sub], step, sub))
+      metrics.update(self._g_update(batches[self.disc_iters], step))
     if self.generator_ema is not None:
       self._update_ema(step)
     return {k: tf.cast(v, tf.float32) for k, v in metrics.items()}

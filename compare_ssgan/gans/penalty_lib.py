@@ -50,11 +50,18 @@ def dragan_penalty(discriminator, x, y=None, seed=None, **kwargs):
 
 
 @gin.configurable("l2_penalty", allowlist=[])
-def l2_penalty(discriminator, **kwargs):
-  """sum over D kernels of sum(w^2)/2 (tf.nn.l2_loss), averaged over kernels."""
+def l2_penalty(discriminator, rotation_head=None, **kwargs):
+  """sum(w^2)/2 (tf.nn.l2_loss) per D kernel, averaged over kernels.
+
+  compare_gan selects D's variables by the substring "discriminator" in their names, which
+  includes SS-GAN's rotation head (`discriminator_rotation/score_classify/kernel`): so
+  does this, when the GAN passes its head.
+  """
   del kwargs
-  kernels = [v for v in discriminator.trainable_variables
-             if v.path.split("/")[-1] == "kernel"]
+  variables = list(discriminator.trainable_variables)
+  if rotation_head is not None:
+    variables += list(rotation_head.trainable_variables)
+  kernels = [v for v in variables if v.path.split("/")[-1] == "kernel"]
   if not kernels:
     raise ValueError("l2_penalty found no D kernel variables")
   return tf.reduce_mean([tf.nn.l2_loss(tf.convert_to_tensor(v)) for v in kernels])

@@ -6,6 +6,9 @@ initialiser) as Keras 3 layers. Spectral normalisation is our own: Keras'
 sigma, which is not compare_gan's (or Miyato's) formulation.
 """
 
+import contextlib
+import threading
+
 import gin
 import keras
 import tensorflow as tf
@@ -13,7 +16,10 @@ import tensorflow as tf
 
 @gin.configurable("weights")
 def weight_initializer(initializer="normal", stddev=0.02):
-  """compare_gan's `weights.initializer`: "normal" (default), "truncated", "orthogonal"."""
+  """compare_gan's `weights.initializer`: "normal" (default), "truncated", "orthogonal".
+
+  The weight layers pass stddev=0.02 (compare_gan's `linear`/`conv2d` default argument),
+  so only `weights.initializer` is a working binding, as in compare_gan."""
   if initializer == "normal":
     return keras.initializers.RandomNormal(stddev=stddev)
   if initializer == "truncated":
@@ -38,13 +44,66 @@ def _l2_normalize(x, epsilon):
   return x * tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(x)), epsilon))
 
 
+# Scopes opened by `shared_power_iteration`, per thread: MirroredStrategy traces each
+# replica's step in its own thread, so one replica never sees another's cached vectors.
+_SCOPES = threading.local()
+
+
+def _active_scopes():
+  if not hasattr(_SCOPES, "stack"):
+    _SCOPES.stack = []
+  return _SCOPES.stack
+
+
+class _SharedIteration:
+  """The power-iteration results (u, v) of one update, per normalizer."""
+
+  def __init__(self, normalizers):
+    self.members = {id(sn) for sn in normalizers}
+    self.vectors = {}
+
+
+def spectral_normalizers(*models):
+  """Every SpectralNormalizer owned by a layer of `models` (None entries are skipped)."""
+  found = []
+  for model in models:
+    if model is None:
+      continue
+    for layer in model._flatten_layers():  # pylint: disable=protected-access
+      sn = getattr(layer, "sn", None)
+      if isinstance(sn, SpectralNormalizer):
+        found.append(sn)
+  return found
+
+
+@contextlib.contextmanager
+def shared_power_iteration(*models):
+  """Within the block, every training call of an SN layer of `models` uses one iteration.
+
+  The first training call runs the power iteration from the stored `u` and writes the new
+  `u` once; later training calls reuse that (u, v), so sigma and W / sigma are bitwise the
+  same in every call (each call still computes sigma from the kernel it reads, so gradients
+  flow through sigma wherever the call sits inside a tape). This is compare_gan's unrolled
+  TF1 graph, where all calls of one update read `u_var` with no ordering between them:
+  D's main and penalty calls of one D update, G's calls of one G step.
+  """
+  scope = _SharedIteration(spectral_normalizers(*models))
+  stack = _active_scopes()
+  stack.append(scope)
+  try:
+    yield scope
+  finally:
+    stack.remove(scope)
+
+
 class SpectralNormalizer:
   """Persistent power-iteration state for one kernel, shared by the layer that owns it.
 
   W is viewed as (kh*kw*cin, cout). `u` is a non-trainable variable ~ N(0, 1) of shape
   (rows, 1) ("left") or (1, cols) ("right"); "auto" picks the smaller side. Each training
-  forward pass runs one power iteration and stores the new `u`; gradients flow through
-  sigma = u^T W v with u and v held constant (stop_gradient), exactly as compare_gan.
+  forward pass runs one power iteration and stores the new `u` (inside
+  `shared_power_iteration`, once per block); gradients flow through sigma = u^T W v with
+  u and v held constant (stop_gradient), exactly as compare_gan.
   """
 
   def __init__(self, layer, kernel_shape, name="u_var"):
@@ -66,10 +125,8 @@ class SpectralNormalizer:
                               trainable=False, aggregation="only_first_replica",
                               autocast=False)
 
-  def __call__(self, kernel, training):
-    shape = tf.shape(kernel)
-    w = tf.reshape(kernel, [-1, kernel.shape[-1]])
-    w32 = tf.cast(w, tf.float32)
+  def power_iteration(self, w32):
+    """One round from the stored u: (new u, v), both without gradient."""
     u = tf.convert_to_tensor(self.u)
     if self.side == "left":
       v = _l2_normalize(tf.matmul(w32, u, transpose_a=True), self.epsilon)
@@ -77,10 +134,24 @@ class SpectralNormalizer:
     else:
       v = _l2_normalize(tf.matmul(u, w32, transpose_b=True), self.epsilon)
       u = _l2_normalize(tf.matmul(v, w32), self.epsilon)
+    return tf.stop_gradient(u), tf.stop_gradient(v)
+
+  def _vectors(self, w32, training):
+    scope = next((s for s in reversed(_active_scopes()) if id(self) in s.members), None)
+    if training and scope is not None and id(self) in scope.vectors:
+      return scope.vectors[id(self)]
+    u, v = self.power_iteration(w32)
     if training:
       self.u.assign(u)
-    u = tf.stop_gradient(u)
-    v = tf.stop_gradient(v)
+      if scope is not None:
+        scope.vectors[id(self)] = (u, v)
+    return u, v
+
+  def __call__(self, kernel, training):
+    shape = tf.shape(kernel)
+    w = tf.reshape(kernel, [-1, kernel.shape[-1]])
+    w32 = tf.cast(w, tf.float32)
+    u, v = self._vectors(w32, training)
     if self.side == "left":
       sigma = tf.matmul(tf.matmul(u, w32, transpose_a=True), v)
     else:
@@ -99,7 +170,10 @@ class _WeightLayer(keras.layers.Layer):
     self.use_bias = bool(use_bias)
     self.bias_start = float(bias_start)
     # Read gin once at construction, so the operative config records `weights.*`.
-    self._kernel_initializer = kernel_initializer or weight_initializer()
+    # stddev is passed explicitly, as compare_gan's linear/conv2d/deconv2d do: a gin
+    # binding of `weights.stddev` never reaches a kernel there, and here it fails the
+    # unused-binding check instead of silently training a different network.
+    self._kernel_initializer = kernel_initializer or weight_initializer(stddev=0.02)
 
   def _make_weights(self, kernel_shape, bias_size):
     # autocast=False: under a mixed precision policy Keras would hand `call` the kernel

@@ -23,20 +23,25 @@ from compare_ssgan.ops.layers import Linear
 @gin.configurable("standardize_batch")
 def standardize_batch_settings(decay=0.999, epsilon=1e-3, use_moving_averages=True,
                                use_cross_replica_mean=None):
-  """compare_gan's `standardize_batch.*` (defaults are compare_gan's)."""
+  """compare_gan's `standardize_batch.*` (defaults are compare_gan's).
+
+  `use_cross_replica_mean=None` pools over all replicas whenever there are several (see
+  `_use_cross_replica`); False keeps per-replica moments."""
   return dict(decay=float(decay), epsilon=float(epsilon),
               use_moving_averages=bool(use_moving_averages),
               use_cross_replica_mean=use_cross_replica_mean)
 
 
 def _use_cross_replica(setting):
+  """None (the default): pool the moments whenever the step runs on more than one replica.
+
+  compare_gan's None meant "on TPU", the only multi-replica platform it trained on (its
+  GPU path was one device); any tf.distribute strategy with several replicas is that case
+  here, so a run's batch statistics do not depend on the replica count."""
   if setting is not None:
     return bool(setting)
-  # compare_gan: None means "on TPU".
-  if tf.distribute.has_strategy():
-    return isinstance(tf.distribute.get_strategy(),
-                      (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
-  return False
+  ctx = tf.distribute.get_replica_context()
+  return ctx is not None and ctx.num_replicas_in_sync > 1
 
 
 def batch_moments(x, axes, cross_replica):
@@ -254,23 +259,25 @@ class Identity(keras.layers.Layer):
 
 # --- gin-visible factories ------------------------------------------------------------
 
-@gin.configurable("batch_norm")
+# The factories expose compare_gan's gin parameters only: its `batch_norm` blacklists
+# name/center/scale, sBN allows num_hidden, cBN use_bias (gamma_plus_one is our addition).
+@gin.configurable("batch_norm", denylist=["name", "center", "scale"])
 def batch_norm(name="batch_norm", center=True, scale=True):
   return BatchNorm(center=center, scale=scale, name=name)
 
 
-@gin.configurable("self_modulated_batch_norm")
+@gin.configurable("self_modulated_batch_norm", denylist=["name", "use_sn"])
 def self_modulated_batch_norm(name="sbn", use_sn=False, num_hidden=32):
   return SelfModulatedBatchNorm(num_hidden=num_hidden, use_sn=use_sn, name=name)
 
 
-@gin.configurable("conditional_batch_norm")
+@gin.configurable("conditional_batch_norm", denylist=["name", "use_sn"])
 def conditional_batch_norm(name="cbn", use_sn=False, use_bias=False, gamma_plus_one=False):
   return ConditionalBatchNorm(use_sn=use_sn, use_bias=use_bias,
                               gamma_plus_one=gamma_plus_one, name=name)
 
 
-@gin.configurable("no_batch_norm")
+@gin.configurable("no_batch_norm", denylist=["name"])
 def no_batch_norm(name="no_batch_norm"):
   return Identity(name=name)
 
