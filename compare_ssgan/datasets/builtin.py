@@ -208,9 +208,11 @@ def make_builtin(name, resolution, seed=547, **pipeline_kwargs):
 
   identity = (f"{name}-v{VERSION}-seed{seed}-train{sizes['num_train']}-"
               f"eval{sizes['num_eval']}" + ("" if by_class else "-colourfree"))
-  return core.ImageDataset(
+  dataset = core.ImageDataset(
       name=name, resolution=resolution, num_classes=NUM_CLASSES,
       eval_test_samples=sizes["eval_test_samples"], identity=identity, seed=seed,
       sources={core.TRAIN: split_source("train", sizes["num_train"]),
                core.EVAL: split_source("eval", sizes["num_eval"])},
       **pipeline_kwargs)
+  dataset.class_names = list(CLASS_NAMES)   # as image_folder's datasets carry theirs
+  return dataset
