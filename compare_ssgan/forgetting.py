@@ -307,7 +307,8 @@ def plot_forgetting(result, path, dpi=100):
     for s in range(spt, total, spt):
       ax.axvline(s, color="0.85", lw=0.6, zorder=0)
     for s in range(spt * num_classes, total, spt * num_classes):
-      ax.axvline(s, color="k", ls="--", lw=1.2, label="end of a cycle")
+      ax.axvline(s, color="k", ls="--", lw=1.2,
+                 label="end of a cycle" if s == spt * num_classes else None)
     ax.plot(curve["step"], curve["accuracy"], lw=1.0, color="C0" if arm == "plain" else "C3")
     ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
     ax.set_title(titles[arm], fontsize=10)
@@ -391,8 +392,22 @@ def _prepare_data(dataset, num_train_per_class, num_eval_per_class, seed, log):
   return pools, sets, k
 
 
-def run_forgetting(output_dir, gin_configs=(), gin_bindings=(), steps_per_task=100, cycles=2,
-                   rotation_weight=1.0, eval_every=2, num_eval_per_class=100, batch_size=32,
+def _write_outputs(output_dir, config, arms, figure):
+  """Summarises the arms, writes the JSON (then the figure); returns the JSON's content."""
+  summary = {arm: summarise(arms[arm], config["steps_per_task"], config["num_classes"],
+                            config["cycles"]) for arm in ARMS}
+  files = {"json": os.path.join(output_dir, "forgetting.json")}
+  if figure:
+    files["figure"] = os.path.join(output_dir, "forgetting.png")
+  result = {"config": config, "arms": arms, "summary": summary, "files": files}
+  _write_json(result, files["json"])
+  if figure:
+    plot_forgetting(result, files["figure"])
+  return result
+
+
+def run_forgetting(output_dir, gin_configs=(), gin_bindings=(), steps_per_task=200, cycles=2,
+                   rotation_weight=1.0, eval_every=4, num_eval_per_class=100, batch_size=32,
                    seed=547, figure=True, log=print):
   """Runs both arms and writes `forgetting.json` (+ `forgetting.png`) into `output_dir`.
 
@@ -439,19 +454,11 @@ def run_forgetting(output_dir, gin_configs=(), gin_bindings=(), steps_per_task=1
                   optimizer_fn=opts["optimizer_fn"], learning_rate=opts["learning_rate"])
   initial = [v.numpy() for v in model[0].weights + model[1].weights]
   arms = {arm: run_arm(arm, model, initial, (pools, sets), settings, log) for arm in ARMS}
-  config = {k_: v for k_, v in settings.items() if k_ != "optimizer_fn"}
+  config = {key: v for key, v in settings.items() if key != "optimizer_fn"}
   config.update(num_eval_per_class=k, num_classes=num_classes, dataset=dataset.name,
                 dataset_identity=dataset.identity, architecture=opts["architecture"],
-                train_images_per_class=[len(p) for p in pools],
-                early_fraction=EARLY_FRACTION)
-  result = {"config": config, "arms": arms, "summary": {
-      arm: summarise(arms[arm], steps_per_task, num_classes, cycles) for arm in ARMS}}
-  result["files"] = {"json": os.path.join(output_dir, "forgetting.json")}
-  if figure:
-    result["files"]["figure"] = os.path.join(output_dir, "forgetting.png")
-  _write_json(result, result["files"]["json"])
-  if figure:
-    plot_forgetting(result, result["files"]["figure"])
+                train_images_per_class=[len(p) for p in pools], early_fraction=EARLY_FRACTION)
+  result = _write_outputs(output_dir, config, arms, figure)
   for line in summary_lines(result):
     log(line)
   return result

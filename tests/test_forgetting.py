@@ -201,3 +201,16 @@ def test_tfds_dataset_runs(tmp_path):
   assert result["config"]["train_images_per_class"] == [4] * 10
   assert result["config"]["num_eval_per_class"] == 2
   assert len(result["arms"]["plain"]["step"]) == 100
+
+
+def test_same_seed_same_curves_other_seed_other_batches(tmp_path):
+  def run(seed, sub):
+    return F.run_forgetting(str(tmp_path / sub), gin_bindings=TINY, steps_per_task=10,
+                            cycles=1, eval_every=1, num_eval_per_class=5, batch_size=4,
+                            seed=seed, figure=False, log=lambda *_: None)["arms"]
+  a, b, c = run(5, "a"), run(5, "b"), run(6, "c")
+  for arm in F.ARMS:
+    assert a[arm]["accuracy"] == b[arm]["accuracy"]
+    assert a[arm]["train_loss"] == b[arm]["train_loss"]
+    assert a[arm]["batches_sha1"] != c[arm]["batches_sha1"]
+    assert a[arm]["initial_weights_sha1"] != c[arm]["initial_weights_sha1"]
