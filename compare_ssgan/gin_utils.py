@@ -79,6 +79,7 @@ def register_all():
   import compare_ssgan.gans  # noqa: F401
   import compare_ssgan.metrics  # noqa: F401
   import compare_ssgan.options  # noqa: F401
+  import compare_ssgan.forgetting  # noqa: F401
 
 
 def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),

@@ -11,6 +11,10 @@ so the data is a pure function of (seed, split, index) and does not depend on ho
 images are asked for (chunks of `_CHUNK` images are generated independently). Scenes are
 drawn at 64x64 and box-filtered down to 32x32 or 16x16 (anti-aliased edges), then stored as
 uint8 like any real dataset.
+
+`builtin.colour_by_class = False` gives each glyph a colour drawn from the same palette by an
+RNG seeded apart from the labels, so colour carries no class information (a 1-vs-all task
+could otherwise be solved from colour alone: see `compare_ssgan.forgetting`).
 """
 
 import functools
@@ -26,6 +30,7 @@ RESOLUTIONS = (16, 32)
 _CANVAS = 64           # drawing resolution; 32 and 16 divide it
 _CHUNK = 1000          # images per independently seeded chunk
 _SPLIT_IDS = {"train": 0, "eval": 1}
+_COLOUR_STREAM = 1     # extra SeedSequence entry of the class-free colour draws
 VERSION = 1            # bump when the drawing changes: it is part of the dataset identity
 
 # One colour per class (RGB in [0, 1]); none of them is sky blue, sun yellow or grass green.
@@ -78,8 +83,11 @@ def _glyph_mask(cls, a, b):
   return inside & m
 
 
-def _draw_chunk(rng, n):
-  """Draws n scenes at `_CANVAS` resolution: float32 [n, S, S, 3] in [0, 1], labels [n]."""
+def _draw_chunk(rng, n, colour_ids=None):
+  """Draws n scenes at `_CANVAS` resolution: float32 [n, S, S, 3] in [0, 1], labels [n].
+
+  Glyph i gets `CLASS_COLOURS[colour_ids[i]]`; None means the colour of its class.
+  """
   s = _CANVAS
   v = ((np.arange(s, dtype=np.float32) + 0.5) / s)[None, :, None]  # rows, top -> bottom
   u = ((np.arange(s, dtype=np.float32) + 0.5) / s)[None, None, :]  # columns
@@ -116,7 +124,7 @@ def _draw_chunk(rng, n):
   a = (u - centre) / width + 0.5
   b = (base - v) / height
   shade = rng.uniform(0.85, 1.0, (n, 1)).astype(np.float32)
-  colour = CLASS_COLOURS[labels] * shade
+  colour = CLASS_COLOURS[labels if colour_ids is None else colour_ids] * shade
   for cls in range(NUM_CLASSES):
     idx = np.nonzero(labels == cls)[0]
     if idx.size:
@@ -136,12 +144,24 @@ def _downsample(images, resolution):
   return images
 
 
+def colour_ids(seed, split, chunk, n=_CHUNK):
+  """Palette indices of one chunk's glyphs when colour is independent of the class.
+
+  Drawn from their own SeedSequence (`[seed, split, chunk, _COLOUR_STREAM]`), never from the
+  stream that draws the labels, so colour and class are independent by construction.
+  """
+  rng = np.random.default_rng(
+      np.random.SeedSequence([int(seed), _SPLIT_IDS[split], chunk, _COLOUR_STREAM]))
+  return rng.integers(0, NUM_CLASSES, n).astype(np.int32)
+
+
 @functools.lru_cache(maxsize=8)
-def generate(resolution, num_examples, seed, split="train"):
+def generate(resolution, num_examples, seed, split="train", colour_by_class=True):
   """Returns (uint8 images [N, R, R, 3], int32 labels [N]); a pure function of the args.
 
   Image i is the same for any `num_examples > i` (chunks are seeded independently).
-  Cached: the arrays are read-only.
+  `colour_by_class=False` recolours the glyphs from `colour_ids` (everything else, labels
+  included, stays the same). Cached: the arrays are read-only.
   """
   if resolution not in RESOLUTIONS:
     raise errors.ConfigError(f"builtin dataset resolution must be one of {RESOLUTIONS}, got {resolution}")
@@ -152,7 +172,8 @@ def generate(resolution, num_examples, seed, split="train"):
   for chunk, start in enumerate(range(0, num_examples, _CHUNK)):
     n = min(_CHUNK, num_examples - start)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _SPLIT_IDS[split], chunk]))
-    img, lab = _draw_chunk(rng, _CHUNK)   # always a full chunk: prefix-stable
+    ids = None if colour_by_class else colour_ids(seed, split, chunk)
+    img, lab = _draw_chunk(rng, _CHUNK, ids)   # always a full chunk: prefix-stable
     img = _downsample(img[:n], resolution)
     img += 0.015 * rng.standard_normal(img.shape, dtype=np.float32)
     np.clip(img, 0, 1, out=img)
@@ -164,13 +185,16 @@ def generate(resolution, num_examples, seed, split="train"):
 
 
 @gin.configurable("builtin")
-def builtin_sizes(num_train=10000, num_eval=1000, eval_test_samples=1000):
-  """Split sizes of `builtin_16` / `builtin_32` (gin `builtin.*`)."""
+def builtin_sizes(num_train=10000, num_eval=1000, eval_test_samples=1000, colour_by_class=True):
+  """Split sizes and variant of `builtin_16` / `builtin_32` (gin `builtin.*`).
+
+  `colour_by_class=False`: glyph colours independent of the class (see the module docstring).
+  """
   if eval_test_samples > num_eval:
     raise errors.ConfigError(f"builtin.eval_test_samples={eval_test_samples} exceeds "
                      f"builtin.num_eval={num_eval}")
   return dict(num_train=int(num_train), num_eval=int(num_eval),
-              eval_test_samples=int(eval_test_samples))
+              eval_test_samples=int(eval_test_samples), colour_by_class=bool(colour_by_class))
 
 
 def make_builtin(name, resolution, seed=DEFAULT_SEED, **pipeline_kwargs):
@@ -180,14 +204,18 @@ def make_builtin(name, resolution, seed=DEFAULT_SEED, **pipeline_kwargs):
   pipeline_kwargs = {k: v for k, v in pipeline_kwargs.items()
                      if k in ("shuffle_buffer_size", "num_parallel_calls")}
 
+  by_class = sizes["colour_by_class"]
+
   def split_source(split, num):
-    return lambda: core.array_source(*generate(resolution, num, seed, split))
+    return lambda: core.array_source(*generate(resolution, num, seed, split, by_class))
 
   identity = (f"{name}-v{VERSION}-seed{seed}-train{sizes['num_train']}-"
-              f"eval{sizes['num_eval']}")
-  return core.ImageDataset(
+              f"eval{sizes['num_eval']}" + ("" if by_class else "-colourfree"))
+  dataset = core.ImageDataset(
       name=name, resolution=resolution, num_classes=NUM_CLASSES,
       eval_test_samples=sizes["eval_test_samples"], identity=identity, seed=seed,
       sources={core.TRAIN: split_source("train", sizes["num_train"]),
                core.EVAL: split_source("eval", sizes["num_eval"])},
       **pipeline_kwargs)
+  dataset.class_names = list(CLASS_NAMES)   # as image_folder's datasets carry theirs
+  return dataset
