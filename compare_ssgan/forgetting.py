@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import errors
 from compare_ssgan import gin_utils
 from compare_ssgan import rotation
 from compare_ssgan.architectures import build_architecture, discriminator_options
@@ -38,7 +39,7 @@ ARMS = ("plain", "rotation")
 _PURPOSE_BATCH = 1        # SeedSequence entry of the batch draws
 
 
-class ForgettingError(ValueError):
+class ForgettingError(errors.ConfigError):
   """A setting or dataset the experiment cannot run with (one line, names the culprit)."""
 
 

@@ -25,6 +25,7 @@ VERBS = {
     "summary": "summary",
     "benchmark": "benchmark",
     "benchmark-input": "benchmark_input",
+    "forgetting": "forgetting",
 }
 
 
