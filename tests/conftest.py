@@ -22,3 +22,11 @@ def _clean_gin():
   gin.clear_config()
   yield
   gin.clear_config()
+
+
+@pytest.fixture(scope="session")
+def two_replicas():
+  """One MirroredStrategy over the two logical CPUs for the whole session. Each new strategy
+  numbers its collective ops from the same keys, and the runtime refuses a key reused with
+  another shape, so tests that all-reduce must share one strategy."""
+  return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -82,12 +82,12 @@ def test_accumulated_moments_during_eval():
   np.testing.assert_allclose([layer.accu_counter.numpy()], [2.0], rtol=1e-6)
 
 
-def test_cross_replica_mean_of_two_vectors():
+def test_cross_replica_mean_of_two_vectors(two_replicas):
   """tpu/tpu_ops_test.py::testCrossReplicaMean: replicas holding [0.55, 0.70, -1.29, 0.502]
   and [0.57, 0.90, 1.290, 0.202] both get [0.56, 0.8, 0.0, 0.352] (here: the batch mean BN
   pools over 2 replicas by default)."""
   inputs = np.asarray([[0.55, 0.70, -1.29, 0.502], [0.57, 0.90, 1.290, 0.202]], np.float32)
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  strategy = two_replicas
   values = strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.constant(inputs[ctx.replica_id_in_sync_group:][:1]))
 

@@ -23,10 +23,6 @@ def _parse(bs=2, rotated=4, disc_iters=1, extra=()):
       "tiny.Discriminator.ch = 8"] + list(extra))
 
 
-def _two_replicas():
-  return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-
-
 def _images(n, res=8, seed=0):
   return np.random.RandomState(seed).rand(n, res, res, 3).astype(np.float32)
 
@@ -138,11 +134,11 @@ def test_counters_after_k_steps():
                           "accuracy/d_rotation_real", "accuracy/d_rotation_fake"}
 
 
-def test_z_is_independent_of_replica_count():
+def test_z_is_independent_of_replica_count(two_replicas):
   _parse(4, 16)
   one = SSGAN(FAKE_DATA)
   z_one = one._z(tf.constant(7, tf.int64), rng.Z_D, 1)  # pylint: disable=protected-access
-  strategy = _two_replicas()
+  strategy = two_replicas
   _parse(4, 16)
   two = SSGAN(FAKE_DATA, strategy=strategy)
 
@@ -168,11 +164,11 @@ def _copy_weights(src, dst):
 REPLICA_BINDINGS = ["D.spectral_norm = True", "G.batch_norm_fn = @batch_norm"]
 
 
-def _one_and_two_replicas(bs, rotated):
+def _one_and_two_replicas(bs, rotated, strategy):
   _parse(bs, rotated, extra=REPLICA_BINDINGS)
   one = _built()
   _parse(bs, rotated, extra=REPLICA_BINDINGS)
-  two = _built(strategy=_two_replicas())
+  two = _built(strategy=strategy)
   _copy_weights(one, two)
   return one, two
 
@@ -204,13 +200,14 @@ def _assert_same_d_update(one, losses1, grads1, losses2, grads2):
                                err_msg=v.path)
 
 
-def test_two_replicas_rotate_the_last_rows_of_each_shard():
+def test_two_replicas_rotate_the_last_rows_of_each_shard(two_replicas):
   """rotated_batch_size < 4 * batch_size: like compare_gan on each TPU core, every replica
   rotates the last n = rotated / replicas / 4 images of ITS shard. Compared with one
   replica fed the same images reordered so that its last 2n rows are those rows; G's batch
   norm pools both shards by default, so the fakes are the same."""
   images = _images(4, seed=5)
-  one, two = _one_and_two_replicas(4, 8)     # n = 2 on one replica, 1 per replica on two
+  # n = 2 on one replica, 1 per replica on two.
+  one, two = _one_and_two_replicas(4, 8, two_replicas)
   step = tf.constant(0, tf.int64)
   losses2, grads2 = _two_replica_d_gradients(two, images, step)
   # Shards [0, 1] and [2, 3] rotate rows 1 and 3; one replica rotates its last two rows.
@@ -223,13 +220,13 @@ def test_two_replicas_rotate_the_last_rows_of_each_shard():
   assert abs(float(plain["c_real_loss"]) - float(losses2["c_real_loss"])) > 1e-4
 
 
-def test_two_replicas_match_one_replica():
+def test_two_replicas_match_one_replica(two_replicas):
   """The port on 2 replicas against the port on 1 (not against compare_gan):
   rotated_batch_size = 4 * batch_size, default BN settings (BN in G pools over the
   replicas by default). Same losses and gradients to 1e-5,
   same weights to 1e-3 * lr after one G step."""
   images = _images(8, seed=3)
-  one, two = _one_and_two_replicas(4, 16)
+  one, two = _one_and_two_replicas(4, 16, two_replicas)
   batch = {"images": images[:4], "labels": np.zeros(4, np.int32)}
   step = tf.constant(0, tf.int64)
   losses1, grads1 = one.d_gradients(batch, step, 0)
