@@ -20,7 +20,10 @@ from compare_ssgan.architectures.registry import ARCHITECTURES
 from compare_ssgan.datasets import core, registry
 from compare_ssgan.datasets.tfds_datasets import SPECS
 
-ALL = [c for c in gin_utils.list_configs() if not c.startswith("base" + os.sep)]
+# Training experiments; base/ holds fragments and forgetting/ the forgetting verb's configs
+# (tests/test_forgetting.py runs those).
+ALL = [c for c in gin_utils.list_configs()
+       if not c.startswith(("base" + os.sep, "forgetting" + os.sep))]
 FRAGMENTS = [c for c in gin_utils.list_configs() if c.startswith("base" + os.sep)]
 PAPER_CELLS = [
     "cifar10/uncond_gan.gin", "cifar10/ssgan.gin", "cifar10/ssgan_sbn.gin",
