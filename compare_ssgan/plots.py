@@ -97,7 +97,7 @@ def plot_metrics(model_dirs, output, metrics=None, labels=None, width=12.0, heig
   drawn = [m for m in wanted if any(m in r for r in runs)]
   if not drawn:
     found = sorted(set().union(*runs)) if runs else []
-    raise errors.DataError(f"none of {wanted} in {model_dirs}; found {found}")
+    raise errors.ConfigError(f"none of {wanted} in {model_dirs}; found {found}")
   columns = max(1, min(int(columns), len(drawn)))
   rows = int(math.ceil(len(drawn) / columns))
   height = float(height) if height else 3.5 * rows

@@ -30,7 +30,7 @@ def test_plan_seeds_and_grid(tmp_path):
   assert first["model_dir"] == os.path.join(
       str(tmp_path), "cifar10/ssgan", "fn-non_saturating_beta1-0.0_beta2-0.9", "seed0")
   argv = first["argv"]
-  assert argv[:4] == ["python", "-m", "compare_ssgan.main", "--gin_config"]
+  assert argv[:5] == ["python", "-m", "compare_ssgan", "train", "--gin_config"]
   for b in ("loss.fn=@non_saturating", "tf.train.AdamOptimizer.beta1=0.0",
             "tf.train.AdamOptimizer.beta2=0.9", "options.seed=0", "dataset.seed=0"):
     assert b in argv

@@ -66,7 +66,7 @@ def flag_bindings(gin_bindings=(), tfds_data_dir=None, precision=None):
 def run(gin_configs=(), model_dir=None, gin_bindings=(), schedule="train",
         strategy="default", tpu=None, cpu_replicas=0, score_filename="scores.csv",
         num_eval_averaging_runs=3, eval_every_steps=5000, tfds_data_dir=None,
-        precision=None, log=None):
+        precision=None):
   """Parses the config, makes the strategy and runs the schedule; returns the runner's
   summary dict. Raises `compare_ssgan.errors.Error` on bad input."""
   # pylint: disable=import-outside-toplevel
@@ -86,8 +86,7 @@ def run(gin_configs=(), model_dir=None, gin_bindings=(), schedule="train",
   return runner.run_with_schedule(schedule, model_dir, the_strategy,
                                    eval_every_steps=eval_every_steps,
                                    score_filename=score_filename,
-                                   num_eval_averaging_runs=num_eval_averaging_runs,
-                                   **({"log": log} if log else {}))
+                                   num_eval_averaging_runs=num_eval_averaging_runs)
 
 
 def main(fv, args):
