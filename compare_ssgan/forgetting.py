@@ -13,7 +13,7 @@ first; the plain arm's is not.
 The classifier is the configured discriminator (gin, as in training): its real/fake logit is
 the 1-vs-all logit, its penultimate features feed the rotation head. Batches are balanced
 (half the current class, half the others spread evenly over them) and drawn from
-`np.random.SeedSequence([seed, step])`, so they are a pure function of (seed, step).
+`np.random.SeedSequence([seed, 1, step])`, so they are a pure function of (seed, step).
 """
 
 import hashlib
@@ -95,11 +95,14 @@ def read_class_pools(dataset, split, per_class, seed):
   """uint8 images [n_c, H, W, 3] per class: at most `per_class` each, from one pass.
 
   Images are stored as round(255 * x): exact for uint8 sources (built-in, TFDS), within
-  1/510 for resized image folders.
+  1/510 for resized image folders. The eval split is read in batches that divide its size
+  (batches drop their remainder), the repeating train split in batches of 100.
   """
   num_classes = dataset.num_classes
   total = dataset.num_examples(split)
   batch = max(1, min(100, total))
+  if split == "eval":
+    batch = max(d for d in range(1, batch + 1) if total % d == 0)
   per_class = total if per_class is None else int(per_class)
   pools = [[] for _ in range(num_classes)]
   counts = np.zeros(num_classes, np.int64)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from compare_ssgan import forgetting as F
 from compare_ssgan import gin_utils
+from compare_ssgan.datasets import builtin, get_dataset
 
 # builtin_16 with a tiny trunk: seconds per run.
 TINY = ["dataset.name = 'builtin_16'", "builtin.num_train = 200", "builtin.num_eval = 100",
@@ -214,3 +215,16 @@ def test_same_seed_same_curves_other_seed_other_batches(tmp_path):
     assert a[arm]["train_loss"] == b[arm]["train_loss"]
     assert a[arm]["batches_sha1"] != c[arm]["batches_sha1"]
     assert a[arm]["initial_weights_sha1"] != c[arm]["initial_weights_sha1"]
+
+
+def test_class_pools_read_the_whole_eval_split_and_cap_per_class():
+  gin_utils.parse([], ["builtin.num_train = 200", "builtin.num_eval = 150",
+                       "builtin.eval_test_samples = 100"])
+  ds = get_dataset("builtin_16")
+  pools = F.read_class_pools(ds, "eval", None, seed=0)
+  assert sum(len(p) for p in pools) == 150   # 150 is no multiple of 100: nothing dropped
+  images, labels = builtin.generate(16, 150, 547, "eval")
+  for c, pool in enumerate(pools):
+    np.testing.assert_array_equal(pool, images[labels == c])   # file order, exact pixels
+  capped = F.read_class_pools(ds, "train", 7, seed=0)
+  assert [len(p) for p in capped] == [7] * 10
