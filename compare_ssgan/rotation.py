@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_ssgan.ops import Linear
+from compare_ssgan.ops import Linear, inventory
 
 NUM_ROTATIONS = 4
 
@@ -80,5 +80,7 @@ class RotationHead(keras.layers.Layer):
     return self.score_classify(features, training=training)
 
   def build_for_features(self, feature_dim):
-    self(tf.zeros([2, int(feature_dim)]), training=False)
+    with inventory.recording() as layers:
+      self(tf.zeros([2, int(feature_dim)]), training=False)
+    self.built_layers = inventory.Recorded(layers)
     return self

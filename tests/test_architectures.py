@@ -289,3 +289,33 @@ def test_non_local_block_is_identity_at_init(use_sn):
   # With sigma != 0 the attention branch contributes.
   block.sigma.assign(1.0)
   assert not np.allclose(block(x).numpy(), x.numpy())
+
+
+def test_every_architecture_module_registers_itself():
+  """A module with generator/discriminator factories is reachable by a name, with no table
+  to edit (the package imports every module; each ends with `registry.register`)."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  import pkgutil  # pylint: disable=import-outside-toplevel
+  import compare_ssgan.architectures as package  # pylint: disable=import-outside-toplevel
+  for info in pkgutil.iter_modules(package.__path__):
+    module = importlib.import_module(f"{package.__name__}.{info.name}")
+    if hasattr(module, "generator") and hasattr(module, "discriminator"):
+      assert info.name in ARCHITECTURES.values(), info.name
+
+
+@pytest.mark.parametrize("name,small", [("tiny_arch", []),
+                                        ("resnet_cifar_arch", ["resnet_cifar.Generator.ch = 8",
+                                                               "resnet_cifar.Discriminator.ch = 8"])])
+def test_built_layers_record_every_norm_and_weight_layer(name, small):
+  """`built_layers` (recorded from build()) holds exactly the StandardizeBatch and
+  weight layers that Keras' own layer tree holds."""
+  from compare_ssgan import gin_utils  # pylint: disable=import-outside-toplevel
+  from compare_ssgan.ops import StandardizeBatch, inventory  # pylint: disable=import-outside-toplevel
+  from compare_ssgan.ops.layers import _WeightLayer  # pylint: disable=import-outside-toplevel
+  gin_utils.parse(bindings=["G.batch_norm_fn = @batch_norm", "D.spectral_norm = True",
+                            "D.batch_norm_fn = @batch_norm"] + small)
+  for model in build_architecture(name, resolution=16 if name == "tiny_arch" else 32, z_dim=8):
+    tree = list(model._flatten_layers())  # pylint: disable=protected-access
+    for kind in (StandardizeBatch, _WeightLayer):
+      expected = {id(l) for l in tree if isinstance(l, kind)}
+      assert expected and {id(l) for l in inventory.built_layers(model, kind)} == expected

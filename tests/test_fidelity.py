@@ -16,6 +16,7 @@ import tensorflow as tf
 from compare_ssgan import checkpointing, gin_utils, rotation
 from compare_ssgan.architectures import build_architecture
 from compare_ssgan.gans import SSGAN
+from compare_ssgan.ops import inventory
 from compare_ssgan.ops import layers
 from compare_ssgan.ops.normalization import StandardizeBatch
 
@@ -175,6 +176,7 @@ class _LabelFeaturesD(keras.layers.Layer):
   def __init__(self, num_classes):
     super().__init__(name="label_features_d")
     self.feature_dim = 12 + num_classes
+    self.built_layers = inventory.Recorded([])   # no weight or normalisation layers
 
   def call(self, x, y=None, training=False):
     h = x.shape[1] // 2

@@ -4,6 +4,8 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan.ops import inventory
+
 
 @gin.configurable("G")
 def generator_options(batch_norm_fn=None, spectral_norm=False):
@@ -34,7 +36,9 @@ class Generator(keras.Model):
     """Creates all weights by calling the model once on zeros (training=False)."""
     z = tf.zeros([batch_size, self.z_dim])
     y = tf.zeros([batch_size, self.num_classes]) if self.num_classes else None
-    self(z, y, training=False)
+    with inventory.recording() as layers:
+      self(z, y, training=False)
+    self.built_layers = inventory.Recorded(layers)
     return self
 
 
@@ -53,7 +57,9 @@ class Discriminator(keras.Model):
   def build_for_inputs(self, batch_size=2):
     x = tf.zeros((batch_size,) + self.image_shape)
     y = tf.zeros([batch_size, self.num_classes]) if self.num_classes else None
-    self(x, y, training=False)
+    with inventory.recording() as layers:
+      self(x, y, training=False)
+    self.built_layers = inventory.Recorded(layers)
     return self
 
   @property

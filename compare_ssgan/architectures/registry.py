@@ -1,39 +1,33 @@
-"""Name -> (generator factory, discriminator factory), and `build_architecture`.
+"""Name -> architecture module, and `build_architecture`.
 
-Each architecture module registers gin factories `<module>.Generator` and
-`<module>.Discriminator`; this table maps compare_gan's architecture names onto them.
+Each architecture module defines gin factories `generator(...)` and `discriminator(...)`
+(registered as `<module>.Generator` / `<module>.Discriminator`) and ends with
+`registry.register("<compare_gan name>")`. The package imports every module, so a new
+architecture is one new file: no table here to edit.
 """
 
 import importlib
+import sys
+from typing import Dict
 
 from compare_ssgan import errors
 from compare_ssgan.architectures.abstract_arch import (discriminator_options,
                                                        generator_options)
 
-# compare_gan name -> module under compare_ssgan.architectures.
-ARCHITECTURES = {
-    "resnet_cifar_arch": "resnet_cifar",
-    "tiny_arch": "tiny",
-    "resnet5_arch": "resnet5",
-    "resnet_stl_arch": "resnet_stl",
-    "sndcgan_arch": "sndcgan",
-    "dcgan_arch": "dcgan",
-    "resnet_biggan_arch": "resnet_biggan",
-}
+# compare_gan name (`options.architecture`) -> module name under compare_ssgan.architectures.
+ARCHITECTURES: Dict[str, str] = {}
 
 
-def _import_all():
-  """Imports every architecture module so gin knows all their bindings before parsing."""
-  for module in sorted(set(ARCHITECTURES.values())):
-    importlib.import_module(f"compare_ssgan.architectures.{module}")
-
-
-_import_all()
+def register(name, module=None):
+  """Registers `module` (default: the calling module) under the architecture `name`."""
+  module = module or sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
+  ARCHITECTURES[name] = module.rsplit(".", 1)[-1]
 
 
 def _module(name):
   if name not in ARCHITECTURES:
-    raise errors.ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+    raise errors.ConfigError(f"unknown architecture {name!r}; known: "
+                             f"{', '.join(sorted(ARCHITECTURES))}")
   return importlib.import_module(f"compare_ssgan.architectures.{ARCHITECTURES[name]}")
 
 

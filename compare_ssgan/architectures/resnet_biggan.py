@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan import errors
+from compare_ssgan.architectures import registry
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import BatchNorm, Conv2D, Linear, NonLocalBlock, conditional_batch_norm
@@ -200,3 +201,6 @@ def discriminator(image_shape, num_classes, batch_norm_fn, layer_norm, spectral_
                              project_y=project_y, image_shape=image_shape,
                              num_classes=num_classes, batch_norm_fn=batch_norm_fn,
                              layer_norm=layer_norm, spectral_norm=spectral_norm)
+
+
+registry.register("resnet_biggan_arch")

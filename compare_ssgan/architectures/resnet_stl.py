@@ -9,6 +9,7 @@ compare_gan fixes ch=64 and 48x48 (6x6 seed); any multiple of 8 works here.
 import gin
 
 from compare_ssgan import errors
+from compare_ssgan.architectures import registry
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
@@ -55,3 +56,6 @@ def discriminator(image_shape, num_classes, batch_norm_fn, layer_norm, spectral_
   return ResNetStlDiscriminator(ch=ch, image_shape=image_shape, num_classes=num_classes,
                                 batch_norm_fn=batch_norm_fn, layer_norm=layer_norm,
                                 spectral_norm=spectral_norm)
+
+
+registry.register("resnet_stl_arch")

@@ -13,6 +13,7 @@ import gin
 import tensorflow as tf
 
 from compare_ssgan import errors
+from compare_ssgan.architectures import registry
 from compare_ssgan.architectures.abstract_arch import Discriminator, Generator
 from compare_ssgan.ops import Conv2D, Deconv2D, Linear, lrelu, make_norm
 
@@ -87,3 +88,6 @@ def discriminator(image_shape, num_classes, batch_norm_fn, layer_norm, spectral_
   return SNDCGANDiscriminator(ch=ch, image_shape=image_shape, num_classes=num_classes,
                               batch_norm_fn=batch_norm_fn, layer_norm=layer_norm,
                               spectral_norm=spectral_norm)
+
+
+registry.register("sndcgan_arch")

@@ -9,6 +9,7 @@ import math
 import gin
 
 from compare_ssgan import errors
+from compare_ssgan.architectures import registry
 from compare_ssgan.architectures.resnet_base import ResNetDiscriminator, ResNetGenerator
 from compare_ssgan.architectures.resnet_ops import ResNetBlock
 from compare_ssgan.ops import Conv2D, Linear, make_norm
@@ -61,3 +62,6 @@ def discriminator(image_shape, num_classes, batch_norm_fn, layer_norm, spectral_
   return TinyDiscriminator(ch=ch, project_y=project_y, image_shape=image_shape,
                            num_classes=num_classes, batch_norm_fn=batch_norm_fn,
                            layer_norm=layer_norm, spectral_norm=spectral_norm)
+
+
+registry.register("tiny_arch")

@@ -32,6 +32,7 @@ from compare_ssgan import errors
 from compare_ssgan import random as rng
 from compare_ssgan.architectures import build_architecture
 from compare_ssgan.gans import loss_lib, penalty_lib
+from compare_ssgan.ops import inventory
 from compare_ssgan.ops.layers import shared_power_iteration
 from compare_ssgan.ops.normalization import StandardizeBatch
 from compare_ssgan.options import options as get_options
@@ -166,8 +167,7 @@ class ModularGAN:
   @property
   def discriminator_is_per_example(self):
     """True when no D layer mixes rows (no batch norm), so rows can be left out exactly."""
-    return not any(isinstance(l, StandardizeBatch)
-                   for l in self.discriminator._flatten_layers())  # pylint: disable=protected-access
+    return not inventory.built_layers(self.discriminator, StandardizeBatch)
 
   @property
   def prune_rows(self):
@@ -415,8 +415,8 @@ class ModularGAN:
     return tf.one_hot(labels, self.num_classes) if self.conditional else None
 
   def _accumulator_layers(self, model):
-    return [l for l in model._flatten_layers()  # pylint: disable=protected-access
-            if isinstance(l, StandardizeBatch) and not l.use_moving_averages]
+    return [l for l in inventory.built_layers(model, StandardizeBatch)
+            if not l.use_moving_averages]
 
   def has_bn_accumulators(self):
     return bool(self._accumulator_layers(self.generator))

@@ -13,6 +13,8 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan.ops import inventory
+
 
 @gin.configurable("weights")
 def weight_initializer(initializer="normal", stddev=0.02):
@@ -69,7 +71,7 @@ def spectral_normalizers(*models):
   for model in models:
     if model is None:
       continue
-    for layer in model._flatten_layers():  # pylint: disable=protected-access
+    for layer in inventory.built_layers(model):
       sn = getattr(layer, "sn", None)
       if isinstance(sn, SpectralNormalizer):
         found.append(sn)
@@ -176,6 +178,7 @@ class _WeightLayer(keras.layers.Layer):
     self._kernel_initializer = kernel_initializer or weight_initializer(stddev=0.02)
 
   def _make_weights(self, kernel_shape, bias_size):
+    inventory.record(self)
     # autocast=False: under a mixed precision policy Keras would hand `call` the kernel
     # already rounded to the compute dtype; spectral norm must see the float32 master
     # weights, so the layer reads float32 and casts the normalised kernel itself.

@@ -17,6 +17,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan.ops import inventory
 from compare_ssgan.ops.layers import Linear
 
 
@@ -82,6 +83,7 @@ class StandardizeBatch(keras.layers.Layer):
     self.use_cross_replica_mean = use_cross_replica_mean
 
   def build(self, input_shape):
+    inventory.record(self)
     c = int(input_shape[-1])
     kw = dict(trainable=False, autocast=False, aggregation="mean")
     if self.use_moving_averages:
