@@ -4,9 +4,8 @@ A port of google/compare_gan's SS-GAN. See WORKSPACE_NOTES.md for the module con
 
 Importing the package before TensorFlow turns on TensorFlow's oneDNN CPU kernels
 (`TF_ENABLE_ONEDNN_OPTS=1`) unless the variable is already set: TF enables them by default
-only on CPUs with AVX-512 VNNI/BF16 or AMX, and on an AVX2-only CPU they ran our CIFAR-10
-SS-GAN step 1.46x faster (18.4 s -> 12.6 s; WORKSPACE_NOTES.md "Performance"). GPUs and TPUs
-are unaffected. Set `TF_ENABLE_ONEDNN_OPTS=0` to keep TF's own default.
+only on CPUs with AVX-512 VNNI/BF16 or AMX, and on an AVX2-only CPU they made our CIFAR-10
+SS-GAN step markedly faster (figures in docs/benchmarks.md). GPUs and TPUs are unaffected. Set `TF_ENABLE_ONEDNN_OPTS=0` to keep TF's own default.
 """
 
 import os

@@ -29,6 +29,7 @@ import tensorflow as tf
 from compare_ssgan import errors
 from compare_ssgan import gin_utils
 from compare_ssgan import rotation
+from compare_ssgan.options import DEFAULT_SEED
 from compare_ssgan.architectures import build_architecture, discriminator_options
 from compare_ssgan.datasets import get_dataset
 from compare_ssgan.gans.modular_gan import adam_optimizer
@@ -412,7 +413,7 @@ def _write_outputs(output_dir, config, arms, figure):
 
 def run_forgetting(output_dir, gin_configs=(), gin_bindings=(), steps_per_task=200, cycles=2,
                    rotation_weight=1.0, eval_every=4, num_eval_per_class=100, batch_size=32,
-                   seed=547, figure=True, log=print):
+                   seed=DEFAULT_SEED, figure=True, log=print):
   """Runs both arms and writes `forgetting.json` (+ `forgetting.png`) into `output_dir`.
 
   Args:

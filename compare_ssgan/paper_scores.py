@@ -16,10 +16,11 @@ Each entry:
   source     where the number was read
 FID protocol of the paper: 10k generated vs 10k test images (CIFAR-10), 50k vs 50k
 validation (ImageNet), 30k (LSUN-Bedroom), CelebA-HQ held-out set; best of 3 seeds.
-See ../shared/DESIGN.md section 2 and compare_gan_spec.md section 7.
+Sources are named per entry; "recalled" entries come from the project's design notes on the
+paper's Table 1 and were not checked against the paper's text.
 """
 
-_TABLE1_RECALLED = "Table 1 (recalled in compare_gan_spec.md section 7; not checked)"
+_TABLE1_RECALLED = "Table 1 (recalled in the project's design notes; not checked)"
 
 PAPER_SCORES = [
     # --- Table 1: FID, best of 3 seeds -------------------------------------------------

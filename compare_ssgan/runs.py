@@ -27,6 +27,12 @@ SAMPLES_DIR = "samples"
 _GRID_RE = re.compile(r"(?:grid-|samples_)(\d+)\.png$")   # samples_<step>: older runs
 
 
+def eval_cache_dir(model_dir):
+  """Real activations and domain classifiers of a run's evaluations (training's and
+  `compare_ssgan evaluate`'s share it, so they are computed once)."""
+  return os.path.join(model_dir, "eval_cache")
+
+
 def grid_path(model_dir, step):
   return os.path.join(model_dir, SAMPLES_DIR, f"grid-{int(step):08d}.png")
 

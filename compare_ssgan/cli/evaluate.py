@@ -44,7 +44,8 @@ def define_reference_flags(fv):
   flags.DEFINE_enum("resize", None, ["tf1_bilinear", "bilinear"], "Resize to 299 "
                     "(default: gin inception_classifier.resize, compare_gan's tf1_bilinear).",
                     flag_values=fv)
-  flags.DEFINE_string("cache_dir", None, "Cache of real activations / domain classifiers.",
+  flags.DEFINE_string("cache_dir", None, "Cache of real activations / domain classifiers "
+                      "(default: the run's eval_cache with --model_dir, else ~/.cache).",
                       flag_values=fv)
   flags.DEFINE_multi_string("gin_config", [], "Gin configs (for --model_dir: default its "
                             "own operative config).", flag_values=fv)
@@ -99,6 +100,7 @@ def _score_run(model_dir, step, gin_configs, bindings, stats, num_samples,
                num_averaging_runs, write_scores, is_splits, save_stats, network):
   from compare_ssgan import metrics, runs  # pylint: disable=import-outside-toplevel
   gan, dataset, step = runs.restore_gan(model_dir, step, gin_configs, bindings)
+  network = dict(network, cache_dir=network["cache_dir"] or runs.eval_cache_dir(model_dir))
   classifier = _classifier(network, dataset)
   if stats is None and not save_stats:
     results = metrics.evaluate_checkpoint(

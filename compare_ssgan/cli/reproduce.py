@@ -73,6 +73,14 @@ def run_table(root, score_filename="scores.csv", output=None):
   return text
 
 
+def run(subcommand, root, **kwargs):
+  """`plan` -> `run_plan(root, **kwargs)`; `table` -> `run_table(root, **kwargs)`."""
+  from compare_ssgan import errors  # pylint: disable=import-outside-toplevel
+  if subcommand not in ("plan", "table"):
+    raise errors.ConfigError("say `reproduce plan ...` or `reproduce table ...`")
+  return (run_plan if subcommand == "plan" else run_table)(root, **kwargs)
+
+
 def main(fv, args):
   from compare_ssgan import errors  # pylint: disable=import-outside-toplevel
   if len(args) != 1 or args[0] not in ("plan", "table"):

@@ -92,7 +92,7 @@ def _source(env, keys, resolution, transform):
   return core.ArraySource(len(keys), fetch, decode)
 
 
-def make_lsun_lmdb(path, name=NAME, seed=547, shuffle_buffer_size=10000,
+def make_lsun_lmdb(path, name=NAME, seed=core.DEFAULT_SEED, shuffle_buffer_size=10000,
                    num_parallel_calls=core.AUTOTUNE):
   """An `ImageDataset` reading LSUN-Bedroom from the LMDB at `path`."""
   spec = tfds_datasets.SPECS[NAME]
@@ -111,7 +111,7 @@ def make_lsun_lmdb(path, name=NAME, seed=547, shuffle_buffer_size=10000,
       num_parallel_calls=num_parallel_calls)
 
 
-def make_lsun_bedroom(name=NAME, seed=547, tfds_data_dir=None, tfds_manual_dir=None,
+def make_lsun_bedroom(name=NAME, seed=core.DEFAULT_SEED, tfds_data_dir=None, tfds_manual_dir=None,
                       shuffle_buffer_size=10000, num_parallel_calls=core.AUTOTUNE):
   """`lsun-bedroom`: the LMDB when gin `lsun_lmdb.path` is set, else TFDS."""
   path = lsun_lmdb_path()

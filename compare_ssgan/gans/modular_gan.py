@@ -9,13 +9,13 @@ Per replica, losses are means over the replica's rows; Keras 3 optimizers SUM gr
 over replicas, so each replica's loss is divided by the replica count to train on the mean
 over the global batch, exactly as one replica holding the whole batch.
 
-Speed (issue 8, WORKSPACE_NOTES.md "Performance"), all exact rewrites of compare_gan's step:
+Speed (WORKSPACE_NOTES.md "Performance"), all exact rewrites of compare_gan's step:
   * `prune_discriminator_rows` (default True): when D has no batch-dependent layer (no batch
     norm; layer norm and SN are per example or per weight) a D row influences only its own
     outputs, so the G update feeds D the fakes alone (reals do not enter G's loss) and
-    SSGAN's D update leaves out the rotated fakes (they enter no D loss term). D is still
-    called exactly once per update, so SN's power iteration (a function of the weights and
-    `u` only, never of the rows) advances exactly as in compare_gan.
+    SSGAN's D update leaves out the rotated fakes (they enter no D loss term). SN's power
+    iteration is a function of the weights and `u` only, never of the rows, and is shared
+    by every D call of an update, so `u` advances exactly as on the unpruned path.
   * `mixed_precision`: None (float32), "mixed_bfloat16" or "mixed_float16". The Keras policy
     is set only while the networks are built; variables, SN vectors, BN statistics,
     optimizer slots, losses and D's logits stay float32 (float16 adds dynamic loss scaling

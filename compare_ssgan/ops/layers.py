@@ -273,10 +273,9 @@ def upsample_conv(x, kernel):
   and 2x2 kernels of the 3x3 kernel's taps; TF pads an even kernel's extra row/column after,
   where the zero-inserted map has its zeros), interleaved by depth_to_space. Exactly the 9
   nonzero taps: 1/4 of the reference's multiply-adds, no 4x zero-inserted tensor, only
-  stride-1 convs in both directions of autodiff. On a 2-core AVX2 CPU (oneDNN) forward +
-  backward of G's last up-conv took 0.45 s, against 0.87 s for one 2x2 conv to all four
-  phases (7 of its 16 taps zero); the stride-2 conv2d_transpose form took 1.24 s with TF's
-  default kernels (table in WORKSPACE_NOTES.md "Performance").
+  stride-1 convs in both directions of autodiff. It measured faster than one 2x2 conv to
+  all four phases (7 of its 16 taps zero) and than a stride-2 conv2d_transpose (figures
+  with their hardware in docs/benchmarks.md).
   """
   k = kernel
   phase00 = tf.nn.conv2d(x, k[1:2, 1:2], strides=1, padding="SAME")
