@@ -162,18 +162,18 @@ def _iterator(gan):
 
 # Bindings that change the speed of a graph but not its multiply-adds.
 _SAME_FLOPS = ("ModularGAN.jit_compile", "ModularGAN.mixed_precision")
-_flop_cache = {}
 
 
-def _cached_step_flops(gan, bindings):
+def _cached_step_flops(gan, bindings, cache):
+  """The FLOP model, computed once per graph shape within one benchmark run (`cache`)."""
   key = tuple(b for b in bindings if not b.replace(" ", "").startswith(_SAME_FLOPS))
   key += (gan.dataset.resolution,)
-  if key not in _flop_cache:
-    _flop_cache[key] = flops.step_flops(gan, flops.model_macs(gan))
-  return _flop_cache[key]
+  if key not in cache:
+    cache[key] = flops.step_flops(gan, flops.model_macs(gan))
+  return cache[key]
 
 
-def time_variant(configs, bindings, warmup, steps, resolution=None):
+def time_variant(configs, bindings, warmup, steps, resolution=None, flop_cache=None):
   """Builds, traces and times one configuration; returns a dict of results."""
   import keras  # pylint: disable=import-outside-toplevel
   keras.backend.clear_session()
@@ -191,7 +191,8 @@ def time_variant(configs, bindings, warmup, steps, resolution=None):
     gan.train_loop(it, 1)
     times.append(time.time() - t)
   sec = statistics.median(times)
-  step_flops = _cached_step_flops(gan, list(configs) + list(bindings))
+  step_flops = _cached_step_flops(gan, list(configs) + list(bindings),
+                                  {} if flop_cache is None else flop_cache)
   images = gan.batch_size * gan.num_sub_steps
   result = dict(sec=sec, min=min(times), max=max(times), images_per_s=images / sec,
                 gflop=step_flops / 1e9, gflops=step_flops / 1e9 / sec, first=first,
@@ -323,9 +324,10 @@ def run_benchmark(configs=(), bindings=(), variants=None, warmup=0, steps=3, res
   out(f"# {_hardware(model, cpu_flags, num_gpus)}")
   for name, why in skipped.items():
     out(f"# left out {name}: {why}")
-  results = {}
+  results, flop_cache = {}, {}
   for name in variants:
-    results[name] = time_variant(configs, base + VARIANTS[name], warmup, steps, resolution)
+    results[name] = time_variant(configs, base + VARIANTS[name], warmup, steps, resolution,
+                                 flop_cache)
     out(_fmt(name, results[name]))
   ratios, machine = _summary_lines(results)
   for line in ratios:
@@ -336,7 +338,7 @@ def run_benchmark(configs=(), bindings=(), variants=None, warmup=0, steps=3, res
       res = resolution
       if extra and extra[0].startswith("__resolution"):
         res, extra = int(extra[0].split()[1]), []
-      out(_fmt(label, time_variant(configs, base + extra, warmup, steps, res)))
+      out(_fmt(label, time_variant(configs, base + extra, warmup, steps, res, flop_cache)))
   handle = inception_handle or os.environ.get("COMPARE_SSGAN_INCEPTION")
   _extra_rates(configs, base, inception, handle, input_pipeline, out)
   out(f"# total {time.time() - start:.0f} s, {_load()}")
