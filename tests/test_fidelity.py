@@ -20,20 +20,7 @@ from compare_ssgan.ops import inventory
 from compare_ssgan.ops import layers
 from compare_ssgan.ops.normalization import StandardizeBatch
 
-FAKE_DATA = types.SimpleNamespace(name="fake", resolution=8, num_classes=0)
-
-
-def _parse(bs=2, rotated=4, disc_iters=1, extra=()):
-  gin_utils.parse([], [
-      f"options.batch_size = {bs}", "options.gan_class = @SSGAN",
-      "options.architecture = 'tiny_arch'", "options.training_steps = 10",
-      f"options.disc_iters = {disc_iters}", "options.z_dim = 8",
-      f"SSGAN.rotated_batch_size = {rotated}", "tiny.Generator.ch = 8",
-      "tiny.Discriminator.ch = 8"] + list(extra))
-
-
-def _images(n, res=8, seed=0):
-  return np.random.RandomState(seed).rand(n, res, res, 3).astype(np.float32)
+from tiny_gan import FAKE_DATA, parse_tiny as _parse, random_images as _images  # noqa: E402
 
 
 def _iterator(gan, images, labels=None):
