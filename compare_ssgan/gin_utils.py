@@ -94,7 +94,11 @@ def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
   """
   register_all()
   gin.clear_config()
-  files = [resolve_config(c) for c in configs]
+  # A run's own config on a URL filesystem (gs://, ram://: `sample`/`export` of a remote
+  # run read its operative_config) is parsed from its text; gin opens only local files.
+  remote = [c for c in configs if "://" in c]
+  bindings = [_read_remote(c) for c in remote] + list(bindings)
+  files = [resolve_config(c) for c in configs if "://" not in c]
   # `include` lines are found next to the including file's folder, then under the config
   # root; never in the working directory (gin's default looks there first).
   folders = list(dict.fromkeys([os.path.dirname(f) for f in files] + [config_root()]))
@@ -109,6 +113,14 @@ def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
     raise GinConfigError(f"bad gin config or binding: {detail}") from e
   if finalize:
     gin.finalize()
+
+
+def _read_remote(path):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if not tf.io.gfile.exists(path):
+    raise GinConfigError(f"gin config {path!r} not found")
+  with tf.io.gfile.GFile(path) as f:
+    return f.read()
 
 
 @contextlib.contextmanager
