@@ -84,9 +84,9 @@ def check_eval_data(exp, log=logging.info):
                            f"{_first_line(e)}") from e
   if available is not None and available < needed:
     raise errors.DataError(
-        f"{PREFIX}the eval split of {ds.name} has {available} images but evaluation needs "
-        f"dataset.eval_test_samples = {needed}; lower it, or set "
-        "evaluation.real_split = \"train\"")
+        f"{PREFIX}the eval split of {ds.name} has {available} images but evaluation scores "
+        f"against the first {needed} (the dataset's eval_test_samples); give a larger eval "
+        "split, or score against training images: evaluation.real_split = \"train\"")
   if opts["classifier"] == "domain" and ds.num_classes > 0:
     if len(labels) and (labels.min() < 0 or labels.max() >= ds.num_classes):
       raise errors.DataError(f"{PREFIX}{ds.name} labels {sorted(set(labels.tolist()))} are "
