@@ -273,10 +273,10 @@ class _Saver:
     self.last_saved = step
     if self.exp.is_chief:
       _write_samples(self.exp, self.writer, step)
-      self.log(f"Saved {path}")
       if self.stale and os.path.basename(self.stale) != os.path.basename(path):
         _delete_checkpoint_files(self.stale)
       self.stale = None
+      self.log(f"Saved {path}")
 
   def interrupted(self, step, stop):
     """Saves ckpt-<step> unless it exists, then raises errors.Interrupted."""
