@@ -14,7 +14,8 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from compare_ssgan import checkpointing, distribute, errors, gin_utils, images, runs
+from compare_ssgan import checkpointing, distribute, errors, gin_utils, images
+from compare_ssgan import interrupts, preflight, runs
 from compare_ssgan.datasets import get_dataset
 from compare_ssgan.options import options as get_options
 from compare_ssgan.options import run_config as get_run_config
@@ -47,15 +48,25 @@ class Experiment:
     from compare_ssgan import random as rng  # pylint: disable=import-outside-toplevel
     rng.sample_z([1, self.options["z_dim"]], seed=[0, 0])
     rng.sample_eval_z([1, self.options["z_dim"]], seed=[0, 0])
-    ignore = ()
+    self.classifier = None
     if evaluating:
-      from compare_ssgan.metrics import eval_options  # pylint: disable=import-outside-toplevel
-      self.eval_options = eval_options()
-    else:
-      # Evaluation settings may sit in a shared config; a training-only run does not use them.
-      ignore = ("evaluation", "inception_classifier", "domain_classifier")
+      self._configure_evaluation()
+    # A training-only run ignores evaluation settings (they may sit in a shared config); an
+    # evaluating run has read `evaluation.*` and built its Inception, and the domain
+    # classifier reads `domain_classifier.*` only when it is first trained or loaded.
+    ignore = (("inception_classifier", "domain_classifier") if evaluating else
+              ("evaluation", "inception_classifier", "domain_classifier"))
     gin_utils.check_bindings_used(ignore=ignore)
     self.is_chief = distribute.is_chief(self.strategy)
+
+  def _configure_evaluation(self):
+    """Reads `evaluation.*` and builds (without loading) the configured Inception, so its
+    bindings are checked and recorded now; preflight then loads it once."""
+    from compare_ssgan import metrics  # pylint: disable=import-outside-toplevel
+    self.eval_options = metrics.eval_options()
+    if self.eval_options["classifier"] != "domain":
+      self.classifier = metrics.evaluation.get_classifier(self.eval_options["classifier"],
+                                                          self.dataset)
 
 
 def _write_dir(exp):
@@ -147,20 +158,18 @@ def _write_samples(exp, writer, step):
   writer.images(step, "fake_images", grid)
 
 
-def train(exp, log=logging.info):
-  """Trains until `options.training_steps` G steps, resuming from the newest checkpoint."""
-  gan, rc = exp.gan, exp.run_config
-  total = exp.options["training_steps"]
-  write_dir = _write_dir(exp)
-  manager = checkpointing.checkpoint_manager(gan, write_dir,
-                                             max_to_keep=rc["keep_checkpoint_max"])
-  # Every process restores from the chief's checkpoints.
-  latest = tf.train.latest_checkpoint(exp.model_dir)
-  if latest:
-    checkpointing.restore(gan, latest)
-    gan.apply_configured_learning_rates()
-    log(f"Resumed from {latest} at step {int(gan.global_step.numpy())}")
-  step = int(gan.global_step.numpy())
+def train(exp, log=logging.info, stop=None):
+  """Trains until `options.training_steps` G steps, resuming from the newest checkpoint.
+
+  `stop` (an `interrupts.StopSignals`) ends training early: the loop stops after the G step
+  in progress, a checkpoint of that step is saved and `errors.Interrupted` is raised.
+  Returns the step reached."""
+  stop = stop or interrupts.NoStop()
+  gan, total = exp.gan, exp.options["training_steps"]
+  manager = checkpointing.checkpoint_manager(gan, _write_dir(exp),
+                                             max_to_keep=exp.run_config["keep_checkpoint_max"])
+  resumed_from = _restore_latest(exp, log)
+  step = exp.start_step = int(gan.global_step.numpy())
   if exp.is_chief:
     gin_utils.write_operative_config(exp.model_dir, step)
   writer = _Writer(exp.model_dir, exp.is_chief)
@@ -168,35 +177,149 @@ def train(exp, log=logging.info):
     log(f"Nothing to train: step {step} >= options.training_steps {total}")
     _mark_done(exp)
     return step
+  if hasattr(gan, "stop_flag"):       # the loop checks it before each G step
+    gan.stop_flag = stop.flag()
   iterator = iter(_train_dataset(exp, step))
   if step == 0 and exp.is_chief:
     real = next(iter(exp.dataset.input_fn("train", NUM_SAMPLES)))["images"].numpy()
     writer.images(0, "real_images", images.image_grid(real))
+  log("Building the networks and tracing the training step (the first call takes a while)")
+  with stop.raising("while building the training step"):
+    gan.train_loop(iterator, 0)   # traces; zero steps, so stopping here loses nothing
+  log(f"Training from step {step} to {total}: up to {exp.run_config['iterations_per_loop']} "
+      "steps per host call, a progress line after each")
+  saver = _Saver(exp, manager, writer, resumed_from, log)
+  step = _train_loop(exp, iterator, writer, saver, step, stop, log)
+  _mark_done(exp)
+  return step
+
+
+def _restore_latest(exp, log):
+  """Restores the newest checkpoint (the one `checkpoint` names: periodic or interrupt);
+  returns its path or None. Every process restores from the chief's checkpoints."""
+  latest = tf.train.latest_checkpoint(exp.model_dir)
+  if latest:
+    checkpointing.restore(exp.gan, latest)
+    exp.gan.apply_configured_learning_rates()
+    log(f"Resumed from {latest} at step {int(exp.gan.global_step.numpy())}")
+  return latest
+
+
+def _train_loop(exp, iterator, writer, saver, step, stop, log):
+  """Host calls of up to `iterations_per_loop` G steps until the total or a stop."""
+  gan, rc, total = exp.gan, exp.run_config, exp.options["training_steps"]
   save_every = rc["save_checkpoints_steps"]
   images_per_step = gan.batch_size * gan.num_sub_steps
   start_time, start_step = time.time(), step
+  preemption = _preemption_handler(exp, saver.manager)
   while step < total:
+    if stop.requested:
+      saver.interrupted(step, stop)
     n = min(rc["iterations_per_loop"], total - step, save_every - step % save_every)
     t0 = time.time()
     metrics = gan.train_loop(iterator, n)
     elapsed = time.time() - t0
-    step = int(gan.global_step.numpy())
-    _check_finite(metrics, step)
-    rate = (step - start_step) / max(time.time() - start_time, 1e-9)
-    log(_format(metrics, step, total, n / max(elapsed, 1e-9),
-                n * images_per_step / max(elapsed, 1e-9), (total - step) / max(rate, 1e-9)))
-    lrs = {"learning_rate/g": float(gan.g_optimizer.learning_rate.numpy()),
-           "learning_rate/d": float(gan.d_optimizer.learning_rate.numpy())}
-    writer.scalars(step, {**{f"loss/{k}" if "/" not in k else k: v
-                             for k, v in metrics.items()}, **lrs,
-                          "steps_per_sec": n / max(elapsed, 1e-9)})
-    if step % save_every == 0 or step == total:
-      path = manager.save(checkpoint_number=step)
-      if exp.is_chief:
-        _write_samples(exp, writer, step)
-        log(f"Saved {path}")
-  _mark_done(exp)
+    done, step = step, int(gan.global_step.numpy())
+    if step > done:
+      _check_finite(metrics, step)
+      rate = (step - start_step) / max(time.time() - start_time, 1e-9)
+      per_s = (step - done) / max(elapsed, 1e-9)
+      log(_format(metrics, step, total, per_s, per_s * images_per_step,
+                  (total - step) / max(rate, 1e-9)))
+      lrs = {"learning_rate/g": float(gan.g_optimizer.learning_rate.numpy()),
+             "learning_rate/d": float(gan.d_optimizer.learning_rate.numpy())}
+      writer.scalars(step, {**{f"loss/{k}" if "/" not in k else k: v
+                               for k, v in metrics.items()}, **lrs, "steps_per_sec": per_s})
+    if step > done and (step % save_every == 0 or step == total):
+      saver.periodic(step)
+    if preemption is not None:
+      preemption.save_checkpoint_if_preempted()
   return step
+
+
+def _preemption_handler(exp, manager):
+  """TensorFlow's PreemptionCheckpointHandler for multi-worker and TPU runs: it watches for
+  the platform's termination notice on every worker, has all of them save at the same step
+  (through `manager`, so that save counts against keep_checkpoint_max) and exits; the
+  signal-based stop below is for single-process runs. None elsewhere."""
+  strategy = exp.strategy
+  if not isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy,
+                               tf.distribute.TPUStrategy)):
+    return None
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None:
+    return None
+  return tf.distribute.experimental.PreemptionCheckpointHandler(resolver, manager)
+
+
+class _Saver:
+  """Periodic checkpoints (kept by the CheckpointManager, `keep_checkpoint_max` of them)
+  and the interrupt checkpoint, which stays outside the manager's list.
+
+  The interrupt checkpoint is written as `ckpt-<step>` and the `checkpoint` file's
+  `model_checkpoint_path` points at it, so `tf.train.latest_checkpoint` (and a rerun)
+  finds it; `all_model_checkpoint_paths`, which the manager counts and prunes from, keeps
+  only periodic checkpoints, so it never pushes one of those out. A resumed run deletes it
+  once its next periodic checkpoint exists.
+  """
+
+  def __init__(self, exp, manager, writer, resumed_from, log):
+    self.exp, self.manager, self.writer, self.log = exp, manager, writer, log
+    self.last_saved = int(exp.gan.global_step.numpy()) if resumed_from else None
+    self.stale = resumed_from if resumed_from and not _managed(manager, resumed_from) else None
+
+  def periodic(self, step):
+    path = self.manager.save(checkpoint_number=step)
+    self.last_saved = step
+    if self.exp.is_chief:
+      _write_samples(self.exp, self.writer, step)
+      if self.stale and os.path.basename(self.stale) != os.path.basename(path):
+        _delete_checkpoint_files(self.stale)
+      self.stale = None
+      self.log(f"Saved {path}")
+
+  def interrupted(self, step, stop):
+    """Saves ckpt-<step> unless it exists, then raises errors.Interrupted."""
+    if self.last_saved != step:
+      ckpt = self.manager.checkpoint
+      _ = ckpt.save_counter   # created by a save(), which write() is not; restore expects it
+      path = ckpt.write(os.path.join(_write_dir(self.exp), f"ckpt-{step}"))
+      if self.exp.is_chief:
+        _point_latest_at(self.exp.model_dir, path)
+        if self.stale:   # an earlier interrupt checkpoint, superseded by this one
+          _delete_checkpoint_files(self.stale)
+          self.stale = None
+      self.last_saved = step
+    raise stop.interrupted(f"interrupted at step {step}: saved ckpt-{step}")
+
+
+def _managed(manager, path):
+  return any(os.path.basename(p) == os.path.basename(path) for p in manager.checkpoints)
+
+
+def _point_latest_at(model_dir, path):
+  """Rewrites `model_dir/checkpoint` so that `model_checkpoint_path` is `path` while
+  `all_model_checkpoint_paths` and their timestamps stay the periodic ones (TF's own
+  writer would append `path` to that list). Written to a temp file, then renamed."""
+  from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
+  state = tf.train.get_checkpoint_state(model_dir)
+  proto = tf.compat.v1.train.generate_checkpoint_state_proto(model_dir, path)
+  proto.model_checkpoint_path = os.path.basename(path)   # relative, like the manager's
+  del proto.all_model_checkpoint_paths[:]
+  if state is not None:
+    proto.all_model_checkpoint_paths.extend(
+        os.path.basename(p) for p in state.all_model_checkpoint_paths)
+    proto.all_model_checkpoint_timestamps.extend(state.all_model_checkpoint_timestamps)
+    proto.last_preserved_timestamp = state.last_preserved_timestamp
+  target = os.path.join(model_dir, "checkpoint")
+  with tf.io.gfile.GFile(target + ".tmp", "w") as f:
+    f.write(text_format.MessageToString(proto))
+  tf.io.gfile.rename(target + ".tmp", target, overwrite=True)
+
+
+def _delete_checkpoint_files(path):
+  for name in tf.io.gfile.glob(path + ".*"):
+    tf.io.gfile.remove(name)
 
 
 def _mark_done(exp):
@@ -209,9 +332,17 @@ def evaluate_step(exp, step, score_filename="scores.csv", num_averaging_runs=3, 
   from compare_ssgan import metrics  # pylint: disable=import-outside-toplevel
   path = os.path.join(exp.model_dir, f"ckpt-{step}")
   checkpointing.restore(exp.gan, path)
+  if not getattr(exp, "announced_evaluation", False):
+    first = ["computing the real images' statistics (cached in "
+             f"{preflight.cache_dir(exp.model_dir)})"]
+    if getattr(exp, "classifier", None) is None:
+      first.insert(0, "training the domain classifier (or loading it from that cache)")
+    log(f"Evaluating step {step}: {' and '.join(first)} first; this takes a while")
+    exp.announced_evaluation = True
   results = metrics.evaluate_checkpoint(exp.gan, exp.dataset, step,
                                         num_averaging_runs=num_averaging_runs,
-                                        cache_dir=os.path.join(exp.model_dir, "eval_cache"))
+                                        classifier=getattr(exp, "classifier", None),
+                                        cache_dir=preflight.cache_dir(exp.model_dir))
   if exp.is_chief:
     runs.append_scores(exp.model_dir, step, results, filename=score_filename)
     metrics.write_score_summaries(exp.model_dir, step, results)
@@ -231,49 +362,126 @@ def _steps_to_evaluate(model_dir, eval_every_steps, score_filename):
 
 
 def eval_after_train(exp, eval_every_steps, score_filename="scores.csv", num_averaging_runs=3,
-                     log=logging.info):
-  train(exp, log=log)
-  for step in _steps_to_evaluate(exp.model_dir, eval_every_steps, score_filename):
-    evaluate_step(exp, step, score_filename, num_averaging_runs, log=log)
+                     log=logging.info, stop=None):
+  stop = stop or interrupts.NoStop()
+  train(exp, log=log, stop=stop)
+  with stop.raising("while evaluating"):   # a rerun evaluates what has no score yet
+    for step in _steps_to_evaluate(exp.model_dir, eval_every_steps, score_filename):
+      evaluate_step(exp, step, score_filename, num_averaging_runs, log=log)
 
 
 def continuous_eval(exp, eval_every_steps, score_filename="scores.csv", num_averaging_runs=3,
-                    poll_seconds=30, timeout_seconds=None, log=logging.info):
+                    poll_seconds=30, timeout_seconds=None, log=logging.info, stop=None):
   """Evaluates new checkpoints as they appear, until TRAIN_DONE and nothing is left."""
+  stop = stop or interrupts.NoStop()
   start = time.time()
-  while True:
-    finished = runs.is_done(exp.model_dir)
-    for step in _steps_to_evaluate(exp.model_dir, eval_every_steps, score_filename):
-      evaluate_step(exp, step, score_filename, num_averaging_runs, log=log)
-    if finished:
-      return
-    if timeout_seconds is not None and time.time() - start > timeout_seconds:
-      raise errors.Error(f"continuous_eval: no {runs.TRAIN_DONE} in {exp.model_dir} after "
-                         f"{timeout_seconds} s")
-    time.sleep(poll_seconds)
+  with stop.raising("while evaluating"):
+    while True:
+      finished = runs.is_done(exp.model_dir)
+      for step in _steps_to_evaluate(exp.model_dir, eval_every_steps, score_filename):
+        evaluate_step(exp, step, score_filename, num_averaging_runs, log=log)
+      if finished:
+        return
+      if timeout_seconds is not None and time.time() - start > timeout_seconds:
+        raise errors.Error(f"continuous_eval: no {runs.TRAIN_DONE} in {exp.model_dir} after "
+                           f"{timeout_seconds} s")
+      time.sleep(poll_seconds)
 
 
 SCHEDULES = ("train", "eval_after_train", "continuous_eval")
 
 
 def run_with_schedule(schedule, model_dir, strategy=None, eval_every_steps=5000,
-                      score_filename="scores.csv", num_eval_averaging_runs=3):
+                      score_filename="scores.csv", num_eval_averaging_runs=3,
+                      run_preflight=True, log=logging.info):
+  """Runs a schedule; returns `summary()` of the run. Bad input, a failed preflight or an
+  interrupt before training raise `errors.Error` and remove a model_dir created here."""
   if schedule not in SCHEDULES:
     raise errors.ConfigError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+  start = time.time()
+  strategy = strategy or tf.distribute.get_strategy()
+  with _stop_signals(strategy) as stop:
+    exp = _start(schedule, model_dir, strategy, run_preflight, stop, log)
+    if schedule == "train":
+      train(exp, log=log, stop=stop)
+    else:
+      run = eval_after_train if schedule == "eval_after_train" else continuous_eval
+      run(exp, eval_every_steps=eval_every_steps, score_filename=score_filename,
+          num_averaging_runs=num_eval_averaging_runs, log=log, stop=stop)
+  return summary(exp, schedule, time.time() - start, score_filename)
+
+
+def _stop_signals(strategy):
+  """SIGINT/SIGTERM handling for single-process runs; multi-worker and TPU runs leave
+  SIGTERM to TensorFlow's PreemptionCheckpointHandler (see `_preemption_handler`)."""
+  if isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy,
+                           tf.distribute.TPUStrategy)):
+    return interrupts.NoStop()
+  return interrupts.StopSignals()
+
+
+def _start(schedule, model_dir, strategy, run_preflight, stop, log):
+  """The Experiment, after the preflight; on failure nothing new is left in model_dir."""
   created = not tf.io.gfile.exists(model_dir)
   check_model_dir_writable(model_dir)
+  evaluating = schedule != "train"
   try:
-    with gin_utils.configuration_errors():
-      exp = Experiment(model_dir, strategy, evaluating=schedule != "train")
+    with stop.raising("before training"):
+      with gin_utils.configuration_errors():
+        exp = Experiment(model_dir, strategy, evaluating=evaluating)
+      if run_preflight:
+        preflight.run(exp, evaluating, log)
   except errors.Error:
     if created:   # a run that cannot start leaves no folder behind
       tf.io.gfile.rmtree(model_dir)
     raise
-  if schedule == "train":
-    return train(exp)
-  kwargs = dict(eval_every_steps=eval_every_steps, score_filename=score_filename,
-                num_averaging_runs=num_eval_averaging_runs)
-  if schedule == "eval_after_train":
-    return eval_after_train(exp, **kwargs)
-  return continuous_eval(exp, **kwargs)
+  return exp
 
+
+# --- the end-of-run summary ---------------------------------------------------------------
+
+_BEST = {"fid_score_mean": min, "inception_score_mean": max, "kid_score_mean": min}
+_SHORT = {"fid_score_mean": "FID", "inception_score_mean": "IS", "kid_score_mean": "KID"}
+
+
+def summary(exp, schedule, wall_time_s, score_filename="scores.csv"):
+  """What a finished run has to show: steps, wall time, scores and where things are."""
+  model_dir = exp.model_dir
+  rows = runs.read_scores(model_dir, score_filename)
+  best = {}
+  for key, pick in _BEST.items():
+    scored = [r for r in rows if key in r and np.isfinite(r[key])]
+    if scored:
+      row = pick(scored, key=lambda r, k=key: r[k])
+      best[key] = (row["step"], row[key])
+  latest = tf.train.latest_checkpoint(model_dir)
+  return dict(schedule=schedule, model_dir=model_dir,
+              step=int(exp.gan.global_step.numpy()),
+              total=int(exp.options["training_steps"]),
+              start_step=getattr(exp, "start_step", None), wall_time_s=float(wall_time_s),
+              checkpoint=latest, samples=os.path.join(model_dir, runs.SAMPLES_DIR, "grid-*.png"),
+              scores_csv=os.path.join(model_dir, score_filename) if rows else None,
+              last_scores=rows[-1] if rows else None, best_scores=best)
+
+
+def format_summary(s):
+  """The summary as a few lines for the terminal."""
+  wall = time.strftime("%H:%M:%S", time.gmtime(s["wall_time_s"]))
+  lines = ["Summary:"]
+  if s["schedule"] != "continuous_eval":
+    this_run = "" if s["start_step"] is None else f", {s['step'] - s['start_step']} this run"
+    lines.append(f"  steps: {s['step']}/{s['total']}{this_run}; wall time {wall}")
+  else:
+    lines.append(f"  wall time {wall}")
+  if s["last_scores"]:
+    last = s["last_scores"]
+    lines.append(f"  last scores (step {last['step']}): " + ", ".join(
+        f"{_SHORT[k]} {last[k]:.4f}" for k in _SHORT if k in last))
+    lines.append("  best scores: " + ", ".join(
+        f"{_SHORT[k]} {v:.4f} (step {st})" for k, (st, v) in s["best_scores"].items()))
+  lines.append(f"  checkpoints: {s['checkpoint'] or 'none'}")
+  lines.append(f"  samples: {s['samples']}")
+  if s["scores_csv"]:
+    lines.append(f"  scores: {s['scores_csv']}")
+    lines.append(f"  plot: compare_ssgan plot --model_dir {s['model_dir']}")
+  return lines

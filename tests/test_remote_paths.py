@@ -152,3 +152,60 @@ def test_no_files_in_cwd_or_fresh_home(tmp_path):
   created = [os.path.relpath(os.path.join(d, f), home) for d, _, fs in os.walk(home)
              for f in fs]
   assert [f for f in created if not f.startswith(_THIRD_PARTY_HOME)] == [], created
+
+
+_CLI_SCRIPT = r"""
+import json, sys
+import tensorflow as tf
+from compare_ssgan import cli
+
+codes = {}
+codes["train"] = cli.main([
+    "train", "--gin_config", "test_tiny", "--model_dir", "ram://run",
+    "--gin_bindings", "options.training_steps = 2", "--schedule", "eval_after_train",
+    "--eval_every_steps", "2", "--gin_bindings", 'evaluation.classifier = "domain"',
+    "--gin_bindings", "builtin.num_train = 256", "--gin_bindings", "builtin.num_eval = 64",
+    "--gin_bindings", "builtin.eval_test_samples = 64",
+    "--gin_bindings", "domain_classifier.num_train = 256",
+    "--gin_bindings", "domain_classifier.steps = 5",
+    "--num_eval_averaging_runs", "1"])
+codes["sample"] = cli.main(["sample", "--model_dir", "ram://run", "--num_samples", "8"])
+codes["export"] = cli.main(["export", "--model_dir", "ram://run"])
+files = []
+for root in ("ram://run", "ram://cache"):
+  if tf.io.gfile.exists(root):
+    for d, _, fs in tf.io.gfile.walk(root):
+      files += [d.rstrip("/") + "/" + f for f in fs]
+print("RESULT " + json.dumps({"codes": codes, "files": sorted(files)}))
+"""
+
+
+def test_train_sample_export_through_the_cli_on_ram(tmp_path):
+  """train (eval_after_train, domain classifier), sample and export on ram:// in one
+  process: everything lands on ram://, nothing in cwd, TMPDIR or a fresh HOME."""
+  cwd, home, tmp = tmp_path / "work", tmp_path / "home", tmp_path / "tmp"
+  for d in (cwd, home, tmp):
+    d.mkdir()
+  env = {k: v for k, v in os.environ.items() if not k.startswith("COMPARE_SSGAN")}
+  env.update(HOME=str(home), PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=str(tmp),
+             CUDA_VISIBLE_DEVICES="", XDG_CACHE_HOME=str(home / ".cache"),
+             COMPARE_SSGAN_CACHE_DIR="ram://cache")
+  proc = subprocess.run([sys.executable, "-c", _CLI_SCRIPT], cwd=cwd, env=env, timeout=600,
+                        capture_output=True, text=True)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")][-1]
+  out = json.loads(line[len("RESULT "):])
+  assert out["codes"] == {"train": 0, "sample": 0, "export": 0}, proc.stderr[-3000:]
+  files = out["files"]
+  for expected in ("ram://run/ckpt-2.index", "ram://run/scores.csv", "ram://run/TRAIN_DONE",
+                   "ram://run/samples/grid-00000002.png", "ram://run/operative_config-0.gin"):
+    assert expected in files, files
+  assert any(f.startswith("ram://run/eval_cache/domain_classifier/") for f in files), files
+  assert any(f.startswith("ram://run/samples/ckpt-2/") for f in files), files
+  assert any(f.startswith("ram://run/export-2/") and f.endswith("saved_model.pb")
+             for f in files), files
+  assert "Summary:" in proc.stdout and "compare_ssgan plot --model_dir ram://run" in proc.stdout
+  assert os.listdir(cwd) == [] and os.listdir(tmp) == []
+  created = [os.path.relpath(os.path.join(d, f), home) for d, _, fs in os.walk(home)
+             for f in fs]
+  assert [f for f in created if not f.startswith(_THIRD_PARTY_HOME)] == [], created

@@ -9,7 +9,11 @@ r"""Train (and/or evaluate) a GAN described by gin configs: compare_gan's main.p
 Restarting with the same --model_dir resumes exactly from the newest checkpoint. Bad input
 (an unknown or unused gin binding, an unknown architecture, dataset or strategy, an
 unwritable model_dir, a batch that does not split over the replicas) ends the run with one
-line before any checkpoint is touched. `python -m compare_ssgan.main` and a bare
+line before any checkpoint is touched. A preflight (--nopreflight skips it) checks, one log
+line each, that the first batch decodes, the folders are writable and, when the schedule
+evaluates, that the eval split and the classifier load. SIGINT/SIGTERM save a checkpoint at
+the step reached and exit 130/143; rerun the same command to resume. The run ends with a
+summary: steps, wall time, scores, where checkpoints, samples and scores.csv are. `python -m compare_ssgan.main` and a bare
 `compare_ssgan --gin_config ...` run this verb too.
 """
 
@@ -48,6 +52,10 @@ def define_flags(fv):
   flags.DEFINE_enum("precision", None, list(PRECISIONS), "Compute precision (binds "
                     "ModularGAN.mixed_precision; default: the config's, fp32).",
                     flag_values=fv)
+  flags.DEFINE_boolean("preflight", True, "Check before the first step that the data "
+                       "decodes, the folders are writable and (when the schedule evaluates) "
+                       "the eval split and the classifier load; --nopreflight skips it.",
+                       flag_values=fv)
 
 
 def flag_bindings(gin_bindings=(), tfds_data_dir=None, precision=None):
@@ -66,9 +74,10 @@ def flag_bindings(gin_bindings=(), tfds_data_dir=None, precision=None):
 def run(gin_configs=(), model_dir=None, gin_bindings=(), schedule="train",
         strategy="default", tpu=None, cpu_replicas=0, score_filename="scores.csv",
         num_eval_averaging_runs=3, eval_every_steps=5000, tfds_data_dir=None,
-        precision=None):
+        precision=None, preflight=True):
   """Parses the config, makes the strategy and runs the schedule; returns the runner's
-  summary dict. Raises `compare_ssgan.errors.Error` on bad input."""
+  summary dict. Raises `compare_ssgan.errors.Error` on bad input, a failed preflight and
+  (`errors.Interrupted`) on SIGINT/SIGTERM."""
   # pylint: disable=import-outside-toplevel
   from compare_ssgan import distribute, errors
   if not model_dir:
@@ -86,14 +95,17 @@ def run(gin_configs=(), model_dir=None, gin_bindings=(), schedule="train",
   return runner.run_with_schedule(schedule, model_dir, the_strategy,
                                    eval_every_steps=eval_every_steps,
                                    score_filename=score_filename,
-                                   num_eval_averaging_runs=num_eval_averaging_runs)
+                                   num_eval_averaging_runs=num_eval_averaging_runs,
+                                   run_preflight=preflight)
 
 
 def main(fv, args):
   del args
-  run(fv.gin_config, fv.model_dir, fv.gin_bindings, fv.schedule, fv.strategy, fv.tpu,
-      fv.cpu_replicas, fv.score_filename, fv.num_eval_averaging_runs, fv.eval_every_steps,
-      fv.tfds_data_dir, fv.precision)
+  result = run(fv.gin_config, fv.model_dir, fv.gin_bindings, fv.schedule, fv.strategy, fv.tpu,
+               fv.cpu_replicas, fv.score_filename, fv.num_eval_averaging_runs,
+               fv.eval_every_steps, fv.tfds_data_dir, fv.precision, fv.preflight)
+  from compare_ssgan import runner  # pylint: disable=import-outside-toplevel
+  print("\n".join(runner.format_summary(result)), flush=True)
 
 
 COMMAND = command.Command("train", __doc__, define_flags, main)
