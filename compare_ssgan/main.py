@@ -9,8 +9,10 @@ from compare_ssgan import cli
 
 
 def run():
-  """Runs the `train` verb on the process's arguments."""
-  sys.exit(cli.main(["train"] + sys.argv[1:]))
+  """Runs the `train` verb on the process's arguments (a leading verb is honoured, so an
+  older console script pointing here still serves `compare_ssgan VERB ...`)."""
+  argv = sys.argv[1:]
+  sys.exit(cli.main(argv if argv and argv[0] in cli.VERBS else ["train"] + argv))
 
 
 if __name__ == "__main__":
