@@ -85,7 +85,9 @@ def fused_standardize(x, scale, offset, epsilon):
 
 
 class StandardizeBatch(keras.layers.Layer):
-  """(x - mean) / sqrt(var + eps) over all axes but the last; no scale or offset.
+  """(x - mean) / sqrt(var + eps) over all axes but the last; the caller may pass a
+  per-channel scale and offset (BatchNorm's gamma and beta) so that the fused training
+  kernel (`fused=True`) applies them in the same pass.
 
   State (all non-trainable):
     * moving averages `moving_mean`, `moving_variance` (decay `decay`, no debiasing),
