@@ -473,4 +473,4 @@ def test_bias_start_zero_by_default():
 def test_standardize_settings_defaults():
   s = norm_lib.standardize_batch_settings()
   assert s == dict(decay=0.999, epsilon=1e-3, use_moving_averages=True,
-                   use_cross_replica_mean=None)
+                   use_cross_replica_mean=None, fused=True)

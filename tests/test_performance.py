@@ -15,11 +15,12 @@ import tensorflow as tf
 
 from compare_ssgan import gin_utils
 from compare_ssgan.gans import SSGAN
+from compare_ssgan.ops import normalization
 from compare_ssgan.ops.layers import Conv2D, avg_pool2x2, unpool
 
 FAKE_DATA = types.SimpleNamespace(name="fake", resolution=8, num_classes=0)
 REFERENCE = ["resnet_ops.fused_upsample_conv = False", "resnet_ops.fused_downsample_conv = False",
-             "ModularGAN.prune_discriminator_rows = False"]
+             "ModularGAN.prune_discriminator_rows = False", "standardize_batch.fused = False"]
 
 
 def _parse(extra=(), bs=4, rotated=8):
@@ -89,6 +90,58 @@ def test_fused_conv_equals_unpool_conv_and_conv_pool(use_sn):
     assert results[0][0].shape == expected_shape
     for i, (a, b) in enumerate(zip(*results)):
       _close(a, b, 1e-5, f"{resample} output/grad {i}")
+
+
+def _batch_norm_derivatives(bn, x, w):
+  """Output, first derivatives (x, gamma, beta) and second derivatives of a
+  gradient-penalty-like term (x, gamma), then the moving statistics: what WGAN-GP or DRAGAN
+  would differentiate if the layer sat in D."""
+  with tf.GradientTape() as outer:
+    outer.watch(x)
+    with tf.GradientTape() as inner:
+      inner.watch(x)
+      y = bn(x, training=True)
+      loss = tf.reduce_sum(tf.nn.relu(y) * w)
+    dx, dgamma, dbeta = inner.gradient(loss, [x, bn.gamma, bn.beta])
+    penalty = tf.reduce_sum(tf.square(dx))
+  ddx, ddgamma = outer.gradient(penalty, [x, bn.gamma])
+  return [y, dx, dgamma, dbeta, ddx, ddgamma]
+
+
+@pytest.mark.parametrize("function", [False, True])
+def test_fused_batch_norm_equals_moments_chain(function):
+  """`standardize_batch.fused`: the fused kernel against compare_gan's chain of moments and
+  element-wise ops, eagerly and in a tf.function: outputs, gradients, second derivatives
+  and the moving statistics (the kernel's Bessel-corrected variance is scaled back)."""
+  rs = np.random.RandomState(7)
+  x = tf.constant(rs.randn(6, 4, 5, 7).astype(np.float32) * 2 + 1)
+  w = tf.constant(rs.randn(6, 4, 5, 7).astype(np.float32))
+  gamma, beta = rs.rand(7).astype(np.float32) + 0.5, rs.randn(7).astype(np.float32)
+  results = []
+  for fused in (True, False):
+    bn = normalization.BatchNorm(name="bn")
+    bn.standardize.fused = fused
+    bn(x)
+    bn.gamma.assign(gamma)
+    bn.beta.assign(beta)
+    fn = tf.function(_batch_norm_derivatives) if function else _batch_norm_derivatives
+    stats = [bn.standardize.moving_mean, bn.standardize.moving_variance]
+    results.append(fn(bn, x, w) + [v.numpy() for v in stats])
+  names = ["y", "dx", "dgamma", "dbeta", "ddx", "ddgamma", "moving_mean", "moving_variance"]
+  for name, a, b in zip(names, *results):
+    _close(a, b, 1e-5, name)
+  assert np.abs(results[1][-1] - 1.0).max() > 1e-4   # the statistics did move
+
+
+def test_fused_batch_norm_is_the_default_and_falls_back():
+  """Fused by default; bf16 maps and rank-2 inputs take the literal chain."""
+  gin_utils.parse([], [])
+  bn = normalization.batch_norm(name="bn")
+  assert bn.standardize.fused
+  assert bn.standardize._can_fuse(tf.zeros([2, 3, 3, 4]))
+  assert not bn.standardize._can_fuse(tf.zeros([2, 3, 3, 4], tf.bfloat16))
+  assert not bn.standardize._can_fuse(tf.zeros([2, 4]))
+  assert not bn.standardize._can_fuse(tf.zeros([1, 1, 1, 4]))
 
 
 def test_fast_and_reference_paths_agree():

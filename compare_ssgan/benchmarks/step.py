@@ -14,8 +14,9 @@ bf16 graph hits slow emulated kernels).
 
 Variants (the default config's bindings, then these):
   reference  compare_gan's literal graph: zero-insertion unpool then conv, conv then avgpool,
-             D fed every row; fp32, no XLA
-  fast       fused resampling convs + pruned D rows (the defaults), fp32
+             D fed every row, batch norm as its chain of moments and element-wise ops;
+             fp32, no XLA
+  fast       fused resampling convs + pruned D rows + fused batch norm (the defaults), fp32
   fast_xla   fast + `ModularGAN.jit_compile = True`
   bf16       fast + `ModularGAN.mixed_precision = "mixed_bfloat16"`
   bf16_xla   bf16 + XLA
@@ -62,7 +63,8 @@ DEFAULT_BINDINGS = [
 VARIANTS = {
     "reference": ["resnet_ops.fused_upsample_conv = False",
                   "resnet_ops.fused_downsample_conv = False",
-                  "ModularGAN.prune_discriminator_rows = False"],
+                  "ModularGAN.prune_discriminator_rows = False",
+                  "standardize_batch.fused = False"],
     "fast": [],
     "fast_xla": ["ModularGAN.jit_compile = True"],
     "bf16": ['ModularGAN.mixed_precision = "mixed_bfloat16"'],
@@ -161,7 +163,7 @@ def _iterator(gan):
 
 
 # Bindings that change the speed of a graph but not its multiply-adds.
-_SAME_FLOPS = ("ModularGAN.jit_compile", "ModularGAN.mixed_precision")
+_SAME_FLOPS = ("ModularGAN.jit_compile", "ModularGAN.mixed_precision", "standardize_batch.fused")
 
 
 def _cached_step_flops(gan, bindings, cache):

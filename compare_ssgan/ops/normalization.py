@@ -23,14 +23,16 @@ from compare_ssgan.ops.layers import Linear
 
 @gin.configurable("standardize_batch")
 def standardize_batch_settings(decay=0.999, epsilon=1e-3, use_moving_averages=True,
-                               use_cross_replica_mean=None):
+                               use_cross_replica_mean=None, fused=True):
   """compare_gan's `standardize_batch.*` (defaults are compare_gan's).
 
   `use_cross_replica_mean=None` pools over all replicas whenever there are several (see
-  `_use_cross_replica`); False keeps per-replica moments."""
+  `_use_cross_replica`); False keeps per-replica moments. `fused` (our addition, True by
+  default) computes training-mode normalisation with one fused kernel (`fused_standardize`),
+  the same math; False gives compare_gan's literal op chain (the benchmark's reference)."""
   return dict(decay=float(decay), epsilon=float(epsilon),
               use_moving_averages=bool(use_moving_averages),
-              use_cross_replica_mean=use_cross_replica_mean)
+              use_cross_replica_mean=use_cross_replica_mean, fused=bool(fused))
 
 
 def _use_cross_replica(setting):
@@ -63,8 +65,29 @@ def batch_moments(x, axes, cross_replica):
   return mean, variance
 
 
+def fused_standardize(x, scale, offset, epsilon):
+  """(x - mean) / sqrt(var + eps) * scale + offset with batch moments, in one fused op.
+
+  The same function as `batch_moments` followed by compare_gan's standardisation, scale and
+  shift (biased variance inside the square root), computed by TF's FusedBatchNorm kernel
+  (oneDNN on CPU), whose backward is one kernel too: the unfused chain of reductions and
+  element-wise ops ran G's batch norm + ReLU ~4x slower (docs/benchmarks.md). The kernel
+  returns the Bessel-corrected variance; it is scaled back to the biased variance that
+  compare_gan's moving averages use. Returns (y, mean, biased variance); no gradient flows
+  through the returned moments (they feed only the moving averages).
+  """
+  y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+      x, scale, offset, epsilon=epsilon, is_training=True)[:3]
+  n = 1
+  for d in x.shape[:-1]:
+    n *= int(d)
+  return y, tf.stop_gradient(mean), tf.stop_gradient(variance * ((n - 1) / n))
+
+
 class StandardizeBatch(keras.layers.Layer):
-  """(x - mean) / sqrt(var + eps) over all axes but the last; no scale or offset.
+  """(x - mean) / sqrt(var + eps) over all axes but the last; the caller may pass a
+  per-channel scale and offset (BatchNorm's gamma and beta) so that the fused training
+  kernel (`fused=True`) applies them in the same pass.
 
   State (all non-trainable):
     * moving averages `moving_mean`, `moving_variance` (decay `decay`, no debiasing),
@@ -75,12 +98,13 @@ class StandardizeBatch(keras.layers.Layer):
   """
 
   def __init__(self, decay=0.999, epsilon=1e-3, use_moving_averages=True,
-               use_cross_replica_mean=None, **kwargs):
+               use_cross_replica_mean=None, fused=False, **kwargs):
     super().__init__(**kwargs)
     self.decay = float(decay)
     self.epsilon = float(epsilon)
     self.use_moving_averages = bool(use_moving_averages)
     self.use_cross_replica_mean = use_cross_replica_mean
+    self.fused = bool(fused)
 
   def build(self, input_shape):
     inventory.record(self)
@@ -101,14 +125,42 @@ class StandardizeBatch(keras.layers.Layer):
       self.update_accus = self.add_weight(name="update_accus", shape=(), dtype="int32",
                                           initializer="zeros", **counter_kw)
 
-  def call(self, x, training=False):
+  def call(self, x, training=False, scale=None, offset=None):
+    """Standardised x, then `* scale + offset` (per-channel vectors) when given."""
+    if training and self._can_fuse(x):
+      c = x.shape[-1]
+      scale = tf.ones([c], x.dtype) if scale is None else tf.cast(scale, x.dtype)
+      offset = tf.zeros([c], x.dtype) if offset is None else tf.cast(offset, x.dtype)
+      y, mean, variance = fused_standardize(x, scale, offset, self.epsilon)
+      self._update_moving_averages(mean, variance)
+      return y
+    y = self._standardize(x, training)
+    if scale is not None:
+      y = y * tf.cast(scale, y.dtype)
+    if offset is not None:
+      y = y + tf.cast(offset, y.dtype)
+    return y
+
+  def _can_fuse(self, x):
+    """The fused kernel: float32 NHWC maps of more than one value per channel, moments of
+    this replica only (it cannot pool them over replicas)."""
+    n = 1
+    for d in x.shape[:-1]:
+      n = n * d if d is not None and n is not None else None
+    return (self.fused and x.dtype == tf.float32 and len(x.shape) == 4 and n is not None
+            and n > 1 and not _use_cross_replica(self.use_cross_replica_mean))
+
+  def _update_moving_averages(self, mean, variance):
+    if self.use_moving_averages:
+      d = self.decay
+      self.moving_mean.assign(d * self.moving_mean + (1.0 - d) * mean)
+      self.moving_variance.assign(d * self.moving_variance + (1.0 - d) * variance)
+
+  def _standardize(self, x, training):
     axes = list(range(len(x.shape) - 1))
     if training:
       mean, variance = batch_moments(x, axes, _use_cross_replica(self.use_cross_replica_mean))
-      if self.use_moving_averages:
-        d = self.decay
-        self.moving_mean.assign(d * self.moving_mean + (1.0 - d) * mean)
-        self.moving_variance.assign(d * self.moving_variance + (1.0 - d) * variance)
+      self._update_moving_averages(mean, variance)
     elif self.use_moving_averages:
       mean, variance = tf.convert_to_tensor(self.moving_mean), tf.convert_to_tensor(
           self.moving_variance)
@@ -156,13 +208,9 @@ class BatchNorm(keras.layers.Layer):
         if self.center else None
 
   def call(self, x, z=None, y=None, training=False):
+    """gamma and beta go into the standardisation so the fused kernel applies them too."""
     del z, y
-    x = self.standardize(x, training=training)
-    if self.gamma is not None:
-      x = x * tf.cast(self.gamma, x.dtype)
-    if self.beta is not None:
-      x = x + tf.cast(self.beta, x.dtype)
-    return x
+    return self.standardize(x, training=training, scale=self.gamma, offset=self.beta)
 
 
 def _modulate(x, gamma, beta):
