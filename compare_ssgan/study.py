@@ -143,11 +143,11 @@ def check_config(config, gin_bindings=()):
   gin_utils.parse([config], list(gin_bindings))
   with gin_utils.configuration_errors():
     gan_class = options.options()["gan_class"]
+    if getattr(gan_class, "__name__", "") != "SSGAN":
+      raise errors.ConfigError(f"{config}: options.gan_class is {gan_class!r}; the study "
+                               "needs an SS-GAN config (e.g. cifar10/ssgan): its arms differ "
+                               "only in SSGAN.self_supervision")
     dataset = get_dataset()
-  if getattr(gan_class, "__name__", "") != "SSGAN":
-    raise errors.ConfigError(f"{config}: options.gan_class is {gan_class!r}; the study "
-                             "needs an SS-GAN config (e.g. cifar10/ssgan): its arms differ "
-                             "only in SSGAN.self_supervision")
   if not dataset.num_classes:
     raise errors.DataError(f"dataset {dataset.name!r} has no labels: the study's linear "
                            "probe needs them (e.g. image_folder.use_class_subfolders = True)")
