@@ -16,6 +16,10 @@ Here:
   * features are standardised with the TRAIN mean / std, then W, b minimise
     mean cross-entropy + l2/2 * ||W||^2 with full-batch L-BFGS (tensorflow-probability),
     from zeros: deterministic for given features.
+Over training (`evaluate_checkpoints`, `linear-eval --all_checkpoints`): every checkpoint
+of a run is probed (the final block by default) and each (checkpoint, block) becomes one row
+of model_dir/linear_eval.csv, so `plot --metrics linear_eval/final` can overlay runs; the
+paper's Figure 4 reads representation quality this way.
 Architectures whose discriminator keeps `self.blocks` (tiny, resnet_cifar, resnet5,
 resnet_stl, resnet_biggan with its attention sites) are supported.
 """
