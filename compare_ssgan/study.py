@@ -285,7 +285,8 @@ FIGURE_METRICS = ("fid_score_mean", "kid_score_mean", "accuracy/d_rotation_real"
                   "linear_eval/final")
 
 
-def write_outputs(output_dir, planned, config, seeds, steps, extra=None, figure=True):
+def write_outputs(output_dir, planned, config, seeds, steps, extra=None, figure=True,
+                  log=print):
   """Collects the finished runs, writes study.md / study.json (and study.png); returns
   (markdown text, json dict)."""
   finished = [r for r in planned if is_finished(r)]
@@ -304,19 +305,27 @@ def write_outputs(output_dir, planned, config, seeds, steps, extra=None, figure=
   with tf.io.gfile.GFile(os.path.join(output_dir, TABLE_MD), "w") as f:
     f.write(text)
   with tf.io.gfile.GFile(os.path.join(output_dir, TABLE_JSON), "w") as f:
-    json.dump(result, f, indent=1, default=_json_default)
+    json.dump(_finite_or_none(result), f, indent=1, allow_nan=False)
   if figure and collected:
     from compare_ssgan import plots  # pylint: disable=import-outside-toplevel
     groups = {name: [r["model_dir"] for r in collected if r["arm"] == arm]
               for arm, name in ARMS}
-    plots.plot_groups(groups, os.path.join(output_dir, FIGURE), FIGURE_METRICS)
+    try:
+      plots.plot_groups(groups, os.path.join(output_dir, FIGURE), FIGURE_METRICS)
+    except errors.Error as e:   # no matplotlib, no curves: the table still stands
+      log(f"no figure: {e}")
   return text, result
 
 
-def _json_default(value):
-  if isinstance(value, float) and not math.isfinite(value):
-    return None
-  return str(value)
+def _finite_or_none(value):
+  """NaN/inf -> None (JSON has no NaN), tuples -> lists, recursively."""
+  if isinstance(value, float):
+    return value if math.isfinite(value) else None
+  if isinstance(value, dict):
+    return {k: _finite_or_none(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_finite_or_none(v) for v in value]
+  return value
 
 
 def run_study(output_dir, config=DEFAULT_CONFIG, seeds=(0, 1, 2), steps=1000, checkpoints=5,
@@ -338,6 +347,7 @@ def run_study(output_dir, config=DEFAULT_CONFIG, seeds=(0, 1, 2), steps=1000, ch
   extra = dict(checkpoint_steps=planned[0]["checkpoint_steps"], seconds=seconds,
                executed=executed, skipped=skipped, failed=failed,
                probe=dict(num_train=num_train, num_eval=num_eval, block="final"))
-  text, result = write_outputs(output_dir, planned, config, list(seeds), steps, extra, figure)
+  text, result = write_outputs(output_dir, planned, config, list(seeds), steps, extra, figure,
+                               log)
   return dict(planned=planned, executed=executed, skipped=skipped, failed=failed,
               markdown=text, result=result, seconds=seconds)
