@@ -4,8 +4,8 @@ Metrics come from `scores.csv` (FID / IS / KID means, drawn with their std as a 
 TensorBoard event files of the run (`model_dir/events.*` written by training: `loss/d_loss`,
 `loss/g_loss`, `accuracy/d_rotation_real`, `accuracy/d_rotation_fake`, `loss/penalty`, ...;
 and `model_dir/eval/` score summaries) and `linear_eval.csv` (`linear_eval/<block>` and
-`linear_eval/final`: probe accuracy per checkpoint). One panel per metric, one line per run; metrics no
-run has are skipped. The figure is --width x --height inches at --dpi, so the PNG is exactly
+`linear_eval/final`: probe accuracy per checkpoint). One panel per metric, one line per run;
+metrics no run has are skipped. The figure is --width x --height inches at --dpi, so the PNG is exactly
 (width*dpi) x (height*dpi) pixels.
 Sample grids: the newest `samples/grid-<step>.png` of each run side by side, or with
 --from_checkpoint an 8x8 grid generated from the newest (or --step) checkpoint with the
@@ -85,16 +85,17 @@ def read_linear_eval(model_dir):
   the run's linear_eval.csv (`linear-eval --all_checkpoints`); "final" names D's last block.
 
   Rows of several probe settings (num_train, num_eval, pool, l2) would mix into one curve:
-  the settings of the newest row win, the others are left out.
+  the settings of the last row (highest step) win, the others are left out.
   """
   from compare_ssgan import linear_eval  # pylint: disable=import-outside-toplevel
   rows = linear_eval.read_rows(model_dir)
   if not rows:
     return {}
-  keep = [r[k] for k in ("num_train", "num_eval", "pool", "l2") for r in rows[-1:]]
+  settings = ("num_train", "num_eval", "pool", "l2")
+  keep = [rows[-1][k] for k in settings]
   series = {}
   for r in rows:
-    if [r[k] for k in ("num_train", "num_eval", "pool", "l2")] != keep:
+    if [r[k] for k in settings] != keep:
       continue
     for name in [r["block"]] + (["final"] if r["is_final"] else []):
       series.setdefault(f"linear_eval/{name}", []).append((r["step"], r["eval_accuracy"]))

@@ -115,8 +115,8 @@ def test_plot_groups_draws_mean_over_runs(run_dirs, tmp_path):
   a, b = run_dirs
   linear_eval.write_rows(a, _probe_rows([(1, 0.3), (2, 0.5)]))
   linear_eval.write_rows(b, _probe_rows([(1, 0.4), (2, 0.45), (3, 0.9)]))
-  steps, mean, std = plot._group_curve([plot.read_run(a), plot.read_run(b)],  # pylint: disable=protected-access
-                                       "linear_eval/final")
+  curve = plot._group_curve  # pylint: disable=protected-access
+  steps, mean, std = curve([plot.read_run(a), plot.read_run(b)], "linear_eval/final")
   assert steps.tolist() == [1, 2]     # the steps both runs have
   np.testing.assert_allclose(mean, [0.35, 0.475])
   np.testing.assert_allclose(std, [0.05, 0.025])

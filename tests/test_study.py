@@ -101,9 +101,9 @@ def test_verdict_rule(direction, uncond, ssgan, expected):
 def test_table_from_hand_made_runs():
   collected = []
   for fid_u, fid_s, p_u, p_s in ((20, 15, .5, .7), (22, 16, .6, .5), (21, 17, .4, .9)):
-    collected.append(dict(arm="none", fid=fid_u, kid=0.1, rotation_real=math.nan,
+    collected.append(dict(arm="none", fid=fid_u, fid_best=fid_u, kid=0.1, rotation_real=math.nan,
                           rotation_fake=math.nan, probe=p_u, probe_from_best=-0.1))
-    collected.append(dict(arm="rotation_gan", fid=fid_s, kid=0.2, rotation_real=0.9,
+    collected.append(dict(arm="rotation_gan", fid=fid_s, fid_best=fid_s, kid=0.2, rotation_real=0.9,
                           rotation_fake=0.8, probe=p_s, probe_from_best=0.0))
   rows = {r["key"]: r for r in study.summarise(collected)}
   assert rows["fid"]["uncond"][0] == 21 and rows["fid"]["ssgan"][0] == 16
