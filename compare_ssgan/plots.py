@@ -211,13 +211,15 @@ def _group_curve(runs, metric):
   return np.array(common), stack.mean(axis=0), stack.std(axis=0)
 
 
-def plot_groups(groups, output, metrics, width=12.0, dpi=100, columns=2):
+def plot_groups(groups, output, metrics, width=12.0, dpi=100, columns=2, exclude=()):
   """One panel per metric, one line per group of runs (e.g. an arm over seeds): the mean
   over the group's runs with a +-std band, on the steps every run of the group has.
-  `groups` maps a legend label to model_dirs. Returns the metrics drawn."""
+  `groups` maps a legend label to model_dirs; `exclude` lists (metric, label) pairs not to
+  draw (e.g. the rotation accuracy an Uncond-GAN logs as 0). Returns the metrics drawn."""
   plt = _matplotlib()
   read = {label: [read_run(d) for d in dirs] for label, dirs in groups.items()}
-  curves = {m: {label: _group_curve(r, m) for label, r in read.items()} for m in metrics}
+  curves = {m: {label: None if (m, label) in set(exclude) else _group_curve(r, m)
+                for label, r in read.items()} for m in metrics}
   drawn = [m for m in metrics if any(c is not None for c in curves[m].values())]
   if not drawn:
     raise errors.ConfigError(f"none of {list(metrics)} in the runs of {list(groups)}")
@@ -226,13 +228,14 @@ def plot_groups(groups, output, metrics, width=12.0, dpi=100, columns=2):
   fig, axes = plt.subplots(rows, columns, figsize=(float(width), 3.5 * rows), dpi=dpi,
                            squeeze=False)
   for ax, metric in zip(axes.flat, drawn):
-    for label, curve in curves[metric].items():
+    for index, (label, curve) in enumerate(curves[metric].items()):
       if curve is None:
         continue
       steps, mean, std = curve
       n = sum(metric in r for r in read[label])
-      ax.plot(steps, mean, marker="o", markersize=3, label=f"{label} (n={n})")
-      ax.fill_between(steps, mean - std, mean + std, alpha=0.25)
+      colour = f"C{index}"     # one colour per group in every panel
+      ax.plot(steps, mean, marker="o", markersize=3, label=f"{label} (n={n})", color=colour)
+      ax.fill_between(steps, mean - std, mean + std, alpha=0.25, color=colour)
     ax.set_title(metric)
     ax.set_xlabel("step")
     ax.grid(True, alpha=0.3)

@@ -317,7 +317,11 @@ def write_outputs(output_dir, planned, config, seeds, steps, extra=None, figure=
     groups = {name: [r["model_dir"] for r in collected if r["arm"] == arm]
               for arm, name in ARMS}
     try:
-      plots.plot_groups(groups, os.path.join(output_dir, FIGURE), FIGURE_METRICS)
+      # Uncond-GAN has no rotation head: its logged rotation accuracies are 0 by definition.
+      no_head = [(m, name) for m in FIGURE_METRICS if m.startswith("accuracy/d_rotation")
+                 for arm, name in ARMS if arm == "none"]
+      plots.plot_groups(groups, os.path.join(output_dir, FIGURE), FIGURE_METRICS,
+                        exclude=no_head)
     except errors.Error as e:   # no matplotlib, no curves: the table still stands
       log(f"no figure: {e}")
   return text, result
