@@ -16,9 +16,17 @@ Here:
   * features are standardised with the TRAIN mean / std, then W, b minimise
     mean cross-entropy + l2/2 * ||W||^2 with full-batch L-BFGS (tensorflow-probability),
     from zeros: deterministic for given features.
+Over training (`evaluate_checkpoints`, `linear-eval --all_checkpoints`): every checkpoint
+of a run is probed (the final block by default) and each (checkpoint, block) becomes one row
+of model_dir/linear_eval.csv, so `plot --metrics linear_eval/final` can overlay runs; the
+paper's Figure 4 reads representation quality this way.
 Architectures whose discriminator keeps `self.blocks` (tiny, resnet_cifar, resnet5,
 resnet_stl, resnet_biggan with its attention sites) are supported.
 """
+
+import csv
+import io
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -161,13 +169,40 @@ class LogisticRegression:
     return float(np.mean(self.predict(features) == np.asarray(labels)))
 
 
+def select_blocks(names, blocks=None):
+  """The block names to probe: "all" (or None), "final" (the last block), or a list of names.
+
+  The final block is the default over training because it is what D's head sees, and one
+  probe per checkpoint keeps `--all_checkpoints` cheap; "all" is the paper's per-block view.
+  """
+  names = list(names)
+  if blocks is None or blocks == "all":
+    return names
+  if blocks == "final":
+    return names[-1:]
+  wanted = [b.strip() for b in (blocks.split(",") if isinstance(blocks, str) else blocks)]
+  wanted = [names[-1] if b == "final" else b for b in wanted if b]
+  unknown = [b for b in wanted if b not in names]
+  if unknown or not wanted:
+    raise errors.ConfigError(f"blocks {blocks!r}: unknown {unknown}; D has "
+                             f"{', '.join(names)} (or say final / all)")
+  return list(dict.fromkeys(wanted))
+
+
 def linear_eval(discriminator, train_images, train_labels, eval_images, eval_labels,
-                num_classes, pool="avg", max_dim=9216, l2=1e-3, max_iterations=500):
-  """Per D block: {name: {"eval_accuracy", "train_accuracy", "feature_dim", ...}}."""
+                num_classes, pool="avg", max_dim=9216, l2=1e-3, max_iterations=500,
+                blocks=None):
+  """Per D block: {name: {"eval_accuracy", "train_accuracy", "feature_dim", ...}}.
+
+  `blocks`: which blocks get a probe (`select_blocks`; default all of them).
+  """
   train_f = block_features(discriminator, train_images, pool, max_dim)
   eval_f = block_features(discriminator, eval_images, pool, max_dim)
+  chosen = select_blocks(train_f, blocks)
   results = {}
   for name, features in train_f.items():
+    if name not in chosen:
+      continue
     clf = LogisticRegression(num_classes, l2=l2, max_iterations=max_iterations)
     clf.fit(features, train_labels)
     results[name] = {"eval_accuracy": clf.accuracy(eval_f[name], eval_labels),
@@ -176,3 +211,110 @@ def linear_eval(discriminator, train_images, train_labels, eval_images, eval_lab
                      "lbfgs_iterations": clf.num_iterations,
                      "converged": clf.converged}
   return results
+
+
+# --- over training: one row per (checkpoint, block) in model_dir/linear_eval.csv -------------
+
+LINEAR_EVAL_FILE = "linear_eval.csv"
+CSV_COLUMNS = ("step", "block", "block_index", "is_final", "eval_accuracy", "train_accuracy",
+               "feature_dim", "num_train", "num_eval", "pool", "l2")
+# Columns that say which probe a row is: a rerun with the same settings skips such rows.
+_SETTINGS = ("num_train", "num_eval", "pool", "l2")
+
+
+def read_rows(model_dir, filename=LINEAR_EVAL_FILE):
+  """The rows of model_dir/linear_eval.csv (numbers parsed); [] when absent."""
+  path = os.path.join(model_dir, filename)
+  if not tf.io.gfile.exists(path):
+    return []
+  with tf.io.gfile.GFile(path) as f:
+    rows = list(csv.DictReader(io.StringIO(f.read())))
+  try:
+    return [dict(row, step=int(row["step"]), block_index=int(row["block_index"]),
+                 is_final=row["is_final"] == "1", eval_accuracy=float(row["eval_accuracy"]),
+                 train_accuracy=float(row["train_accuracy"]),
+                 feature_dim=int(row["feature_dim"]), num_train=int(row["num_train"]),
+                 num_eval=int(row["num_eval"]), l2=float(row["l2"])) for row in rows]
+  except (KeyError, TypeError, ValueError) as e:
+    raise errors.DataError(f"{path}: unreadable linear-eval row: {e}") from e
+
+
+def write_rows(model_dir, rows, filename=LINEAR_EVAL_FILE):
+  """Rewrites the whole CSV (gfile has no append everywhere), rows sorted by step, block."""
+  out = io.StringIO()
+  writer = csv.writer(out, lineterminator="\n")
+  writer.writerow(CSV_COLUMNS)
+  for row in sorted(rows, key=lambda r: (r["step"], r["block_index"])):
+    writer.writerow([int(row["is_final"]) if c == "is_final" else row[c] for c in CSV_COLUMNS])
+  path = os.path.join(model_dir, filename)
+  with tf.io.gfile.GFile(path, "w") as f:
+    f.write(out.getvalue())
+  return path
+
+
+def _settings_key(row):
+  return (row["num_train"], row["num_eval"], row["pool"], float(row["l2"]))
+
+
+def probed_steps(model_dir, block_names, settings, filename=LINEAR_EVAL_FILE):
+  """Steps whose rows already cover every name in `block_names` ("final" allowed) with
+  `settings` (num_train, num_eval, pool, l2)."""
+  covered = {}
+  for row in read_rows(model_dir, filename):
+    if _settings_key(row) == tuple(settings):
+      names = covered.setdefault(row["step"], set())
+      names.add(row["block"])
+      if row["is_final"]:
+        names.add("final")
+  return {s for s, names in covered.items() if set(block_names) <= names}
+
+
+def evaluate_checkpoints(model_dir, steps=None, blocks="final", num_train=10000,
+                         num_eval=10000, pool="avg", max_dim=9216, l2=1e-3, max_iterations=500,
+                         gin_configs=(), gin_bindings=(), filename=LINEAR_EVAL_FILE,
+                         log=print):
+  """Probes every checkpoint in model_dir (or `steps`); returns all rows of the CSV.
+
+  The GAN is built once and each checkpoint restored into it; the probe images are read
+  once. Steps whose rows (same blocks and settings) are already in the CSV are skipped, so
+  a rerun only probes new checkpoints; the CSV is rewritten after every checkpoint, so an
+  interrupted call keeps what it finished. Only checkpoints still on disk can be probed:
+  train with run_config.keep_checkpoint_max above the number of checkpoints.
+  """
+  # pylint: disable=import-outside-toplevel
+  from compare_ssgan import checkpointing, runs
+  available = runs.checkpoint_steps(model_dir)
+  if not available:
+    runs.checkpoint_path(model_dir)   # raises the "no checkpoint" error naming the run
+  wanted = sorted(available if steps is None else {int(s) for s in steps})
+  missing = [s for s in wanted if s not in available]
+  if missing:
+    raise errors.RunNotFoundError(f"no checkpoint of step(s) {missing} in {model_dir!r}; it "
+                                  f"has {available} (older ones deleted: keep_checkpoint_max)")
+  gan, dataset, _ = runs.restore_gan(model_dir, wanted[0], gin_configs, gin_bindings)
+  if not dataset.num_classes:
+    raise errors.DataError(f"dataset {dataset.name!r} has no labels: linear evaluation "
+                           "needs them")
+  train_x, train_y = labelled_images(dataset, "train", num_train)
+  eval_x, eval_y = labelled_images(dataset, "eval", num_eval)
+  names = [n for n, _ in discriminator_stages(gan.discriminator)]
+  chosen = select_blocks(names, blocks)
+  settings = (len(train_y), len(eval_y), pool, float(l2))
+  done = probed_steps(model_dir, chosen, settings, filename)
+  rows = read_rows(model_dir, filename)
+  for step in wanted:
+    if step in done:
+      continue
+    checkpointing.restore(gan, os.path.join(model_dir, f"ckpt-{step}"))
+    results = linear_eval(gan.discriminator, train_x, train_y, eval_x, eval_y,
+                          dataset.num_classes, pool, max_dim, l2, max_iterations, chosen)
+    new = [dict(step=step, block=name, block_index=names.index(name),
+                is_final=name == names[-1], feature_dim=r["feature_dim"],
+                eval_accuracy=r["eval_accuracy"], train_accuracy=r["train_accuracy"],
+                num_train=settings[0], num_eval=settings[1], pool=pool, l2=float(l2))
+           for name, r in results.items()]
+    keys = {(r["step"], r["block"]) + _settings_key(r) for r in new}
+    rows = [r for r in rows if (r["step"], r["block"]) + _settings_key(r) not in keys] + new
+    write_rows(model_dir, rows, filename)
+    log(f"step {step}: " + ", ".join(f"{r['block']} {r['eval_accuracy']:.4f}" for r in new))
+  return rows

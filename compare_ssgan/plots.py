@@ -3,8 +3,9 @@
 Metrics come from `scores.csv` (FID / IS / KID means, drawn with their std as a band) and the
 TensorBoard event files of the run (`model_dir/events.*` written by training: `loss/d_loss`,
 `loss/g_loss`, `accuracy/d_rotation_real`, `accuracy/d_rotation_fake`, `loss/penalty`, ...;
-and `model_dir/eval/` score summaries). One panel per metric, one line per run; metrics no
-run has are skipped. The figure is --width x --height inches at --dpi, so the PNG is exactly
+and `model_dir/eval/` score summaries) and `linear_eval.csv` (`linear_eval/<block>` and
+`linear_eval/final`: probe accuracy per checkpoint). One panel per metric, one line per run;
+metrics no run has are skipped. The figure is --width x --height inches at --dpi, so the PNG is exactly
 (width*dpi) x (height*dpi) pixels.
 Sample grids: the newest `samples/grid-<step>.png` of each run side by side, or with
 --from_checkpoint an 8x8 grid generated from the newest (or --step) checkpoint with the
@@ -79,10 +80,36 @@ def read_events(model_dir):
   return {k: _sorted(v) for k, v in series.items()}
 
 
+def read_linear_eval(model_dir):
+  """{"linear_eval/<block>": (steps, eval accuracy), "linear_eval_train/<block>": ...} from
+  the run's linear_eval.csv (`linear-eval --all_checkpoints`); "final" names D's last block.
+
+  Rows of several probe settings (num_train, num_eval, pool, l2) would mix into one curve:
+  the settings of the last row (highest step) win, the others are left out.
+  """
+  from compare_ssgan import linear_eval  # pylint: disable=import-outside-toplevel
+  rows = linear_eval.read_rows(model_dir)
+  if not rows:
+    return {}
+  settings = ("num_train", "num_eval", "pool", "l2")
+  keep = [rows[-1][k] for k in settings]
+  series = {}
+  for r in rows:
+    if [r[k] for k in settings] != keep:
+      continue
+    for name in [r["block"]] + (["final"] if r["is_final"] else []):
+      series.setdefault(f"linear_eval/{name}", []).append((r["step"], r["eval_accuracy"]))
+      series.setdefault(f"linear_eval_train/{name}", []).append(
+          (r["step"], r["train_accuracy"]))
+  return {k: _sorted(v) for k, v in series.items()}
+
+
 def read_run(model_dir):
-  """Events first, scores.csv on top (the csv also carries the std columns)."""
+  """Events first, scores.csv on top (the csv also carries the std columns), then the
+  linear-eval curves."""
   series = read_events(model_dir)
   series.update(read_scores(model_dir))
+  series.update(read_linear_eval(model_dir))
   return series
 
 
@@ -169,3 +196,52 @@ def plot_samples(model_dirs, output, labels=None, from_checkpoint=False, step=No
   _save(fig, output, dpi)
   plt.close(fig)
   return [(d, s) for d, (s, _) in zip(model_dirs, grids)]
+
+
+def _group_curve(runs, metric):
+  """(steps, mean, std) over the runs that have `metric`, on the steps all of them share."""
+  series = [r[metric] for r in runs if metric in r]
+  if not series:
+    return None
+  common = sorted(set.intersection(*[set(s.tolist()) for s, _ in series]))
+  if not common:
+    return None
+  stack = np.array([[dict(zip(s.tolist(), v.tolist()))[c] for c in common]
+                    for s, v in series])
+  return np.array(common), stack.mean(axis=0), stack.std(axis=0)
+
+
+def plot_groups(groups, output, metrics, width=12.0, dpi=100, columns=2, exclude=()):
+  """One panel per metric, one line per group of runs (e.g. an arm over seeds): the mean
+  over the group's runs with a +-std band, on the steps every run of the group has.
+  `groups` maps a legend label to model_dirs; `exclude` lists (metric, label) pairs not to
+  draw (e.g. the rotation accuracy an Uncond-GAN logs as 0). Returns the metrics drawn."""
+  plt = _matplotlib()
+  read = {label: [read_run(d) for d in dirs] for label, dirs in groups.items()}
+  curves = {m: {label: None if (m, label) in set(exclude) else _group_curve(r, m)
+                for label, r in read.items()} for m in metrics}
+  drawn = [m for m in metrics if any(c is not None for c in curves[m].values())]
+  if not drawn:
+    raise errors.ConfigError(f"none of {list(metrics)} in the runs of {list(groups)}")
+  columns = max(1, min(int(columns), len(drawn)))
+  rows = int(math.ceil(len(drawn) / columns))
+  fig, axes = plt.subplots(rows, columns, figsize=(float(width), 3.5 * rows), dpi=dpi,
+                           squeeze=False)
+  for ax, metric in zip(axes.flat, drawn):
+    for index, (label, curve) in enumerate(curves[metric].items()):
+      if curve is None:
+        continue
+      steps, mean, std = curve
+      n = sum(metric in r for r in read[label])
+      colour = f"C{index}"     # one colour per group in every panel
+      ax.plot(steps, mean, marker="o", markersize=3, label=f"{label} (n={n})", color=colour)
+      ax.fill_between(steps, mean - std, mean + std, alpha=0.25, color=colour)
+    ax.set_title(metric)
+    ax.set_xlabel("step")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+  for ax in list(axes.flat)[len(drawn):]:
+    ax.axis("off")
+  _save(fig, output, dpi)
+  plt.close(fig)
+  return drawn

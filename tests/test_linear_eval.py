@@ -54,3 +54,58 @@ def test_linear_eval_tool(model_dir, tmp_path):
   # features (measured 0.55-0.63 eval top-1 with 600-2,000 train images); chance is 0.1.
   assert max(r["eval_accuracy"] for r in blocks.values()) > 0.3
   assert max(r["train_accuracy"] for r in blocks.values()) > 0.3
+
+
+@pytest.fixture(scope="module")
+def two_checkpoint_run(tmp_path_factory):
+  """test_tiny for 2 steps with a checkpoint after each: ckpt-1 and ckpt-2."""
+  from compare_ssgan import gin_utils, runner  # pylint: disable=import-outside-toplevel
+  path = str(tmp_path_factory.mktemp("le_all") / "run")
+  gin_utils.parse(["test_tiny"], ["options.training_steps = 2",
+                                  "run_config.save_checkpoints_steps = 1",
+                                  "run_config.iterations_per_loop = 1"])
+  runner.train(runner.Experiment(path), log=lambda _: None)
+  return path
+
+
+def test_all_checkpoints_one_row_per_checkpoint(two_checkpoint_run, capsys):
+  d = two_checkpoint_run
+  assert runs.checkpoint_steps(d) == [1, 2]
+  assert cli.main(["linear-eval", f"--model_dir={d}", "--all_checkpoints",
+                   "--num_train=200", "--num_eval=100"]) == 0
+  rows = linear_eval.read_rows(d)
+  assert [(r["step"], r["is_final"]) for r in rows] == [(1, True), (2, True)]
+  assert all(r["num_train"] == 200 and r["num_eval"] == 100 and 0 <= r["eval_accuracy"] <= 1
+             for r in rows)
+  assert len({r["block"] for r in rows}) == 1
+  # The weights differ between checkpoints, so the probes do too.
+  assert rows[0]["train_accuracy"] != rows[1]["train_accuracy"] or \
+      rows[0]["eval_accuracy"] != rows[1]["eval_accuracy"]
+  # A rerun probes nothing; --blocks all adds the other blocks' rows, keeping one per block.
+  probed = []
+  again = linear_eval.evaluate_checkpoints(d, num_train=200, num_eval=100, log=probed.append)
+  assert not probed and len(again) == 2
+  assert cli.main(["linear-eval", f"--model_dir={d}", "--all_checkpoints", "--blocks=all",
+                   "--num_train=200", "--num_eval=100"]) == 0
+  rows = linear_eval.read_rows(d)
+  assert [(r["step"], r["block_index"]) for r in rows] == [(s, b) for s in (1, 2)
+                                                          for b in range(3)]
+  capsys.readouterr()
+
+
+def test_all_checkpoints_errors(two_checkpoint_run, capsys):
+  d = two_checkpoint_run
+  assert cli.main(["linear-eval", f"--model_dir={d}", "--all_checkpoints", "--step=1"]) == 2
+  assert cli.main(["linear-eval", f"--model_dir={d}", "--all_checkpoints",
+                   "--blocks=no_such_block", "--num_train=20", "--num_eval=20"]) == 2
+  err = capsys.readouterr().err
+  assert "exclude each other" in err and "unknown ['no_such_block']" in err
+
+
+def test_select_blocks():
+  names = ["B1", "B2", "B3"]
+  assert linear_eval.select_blocks(names) == names
+  assert linear_eval.select_blocks(names, "final") == ["B3"]
+  assert linear_eval.select_blocks(names, "B1,final") == ["B1", "B3"]
+  with pytest.raises(ValueError, match="unknown"):
+    linear_eval.select_blocks(names, "B4")

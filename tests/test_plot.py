@@ -71,3 +71,55 @@ def test_cli_and_sample_grids(run_dirs, tmp_path):
   assert step == saved_step == 2
   assert generated.shape == saved.shape
   assert np.max(np.abs(generated.astype(int) - saved.astype(int))) <= 1
+
+
+def _probe_rows(accuracies):
+  from compare_ssgan import linear_eval  # pylint: disable=import-outside-toplevel
+  rows = []
+  for step, acc in accuracies:
+    for index, block in enumerate(("B1", "B2")):
+      rows.append(dict(step=step, block=block, block_index=index, is_final=index == 1,
+                       eval_accuracy=acc - 0.1 * (1 - index), train_accuracy=acc + 0.05,
+                       feature_dim=8, num_train=100, num_eval=50, pool="avg", l2=1e-3))
+  return rows
+
+
+def test_plot_overlays_linear_eval_curves(run_dirs, tmp_path, monkeypatch):
+  from compare_ssgan import linear_eval  # pylint: disable=import-outside-toplevel
+  a, b = run_dirs
+  linear_eval.write_rows(a, _probe_rows([(1, 0.3), (2, 0.5)]))
+  linear_eval.write_rows(b, _probe_rows([(1, 0.4), (2, 0.45)]))
+  run = plot.read_run(a)
+  assert run["linear_eval/final"][0].tolist() == [1, 2]
+  np.testing.assert_allclose(run["linear_eval/final"][1], [0.3, 0.5])
+  np.testing.assert_allclose(run["linear_eval/B1"][1], [0.2, 0.4])
+  drawn_lines = []
+  real_plot = plot._matplotlib().Axes.plot  # pylint: disable=protected-access
+
+  def spy(ax, x, y, *args, **kwargs):
+    drawn_lines.append((ax.get_title(), list(x), list(y), kwargs.get("label")))
+    return real_plot(ax, x, y, *args, **kwargs)
+
+  monkeypatch.setattr(plot._matplotlib().Axes, "plot", spy)  # pylint: disable=protected-access
+  out = str(tmp_path / "le.png")
+  assert cli.main(["plot", f"--model_dir={a}", f"--model_dir={b}", f"--output={out}",
+                   "--metrics=linear_eval/final", "--labels=uncond,ssgan", "--dpi=40"]) == 0
+  assert [(l[1], l[2], l[3]) for l in drawn_lines] == [([1, 2], [0.3, 0.5], "uncond"),
+                                                      ([1, 2], [0.4, 0.45], "ssgan")]
+  with Image.open(out) as im:
+    assert im.format == "PNG"
+
+
+def test_plot_groups_draws_mean_over_runs(run_dirs, tmp_path):
+  from compare_ssgan import linear_eval  # pylint: disable=import-outside-toplevel
+  a, b = run_dirs
+  linear_eval.write_rows(a, _probe_rows([(1, 0.3), (2, 0.5)]))
+  linear_eval.write_rows(b, _probe_rows([(1, 0.4), (2, 0.45), (3, 0.9)]))
+  curve = plot._group_curve  # pylint: disable=protected-access
+  steps, mean, std = curve([plot.read_run(a), plot.read_run(b)], "linear_eval/final")
+  assert steps.tolist() == [1, 2]     # the steps both runs have
+  np.testing.assert_allclose(mean, [0.35, 0.475])
+  np.testing.assert_allclose(std, [0.05, 0.025])
+  out = str(tmp_path / "g.png")
+  assert plot.plot_groups({"arm": [a, b]}, out, ["linear_eval/final", "nope"]) == \
+      ["linear_eval/final"]

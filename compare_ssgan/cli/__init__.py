@@ -26,6 +26,7 @@ VERBS = {
     "benchmark": "benchmark",
     "benchmark-input": "benchmark_input",
     "forgetting": "forgetting",
+    "study": "study",
 }
 
 

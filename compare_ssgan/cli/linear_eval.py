@@ -2,12 +2,20 @@ r"""Linear evaluation of a frozen discriminator (the paper's representation-qual
 
     compare_ssgan linear-eval --model_dir DIR [--step S] [--num_train 10000] \
         [--num_eval 10000] [--pool avg|adaptive] [--max_dim 9216] [--l2 1e-3] [--output F.json]
+    compare_ssgan linear-eval --model_dir DIR --all_checkpoints [--blocks final|all|NAMES]
 
 Takes every D block's output (ReLU, then global average pooling or adaptive area pooling
 to at most --max_dim features), fits a multinomial logistic regression per block on
 --num_train labelled TRAIN images (full-batch L-BFGS, standardised features) and reports
 top-1 accuracy on the first --num_eval EVAL images, per block, as JSON (also written to
 --output, default model_dir/linear_eval-<step>.json). Needs a labelled dataset.
+
+--all_checkpoints probes every checkpoint still in model_dir (the final block by default;
+--blocks all, or block names) and writes one row per (checkpoint, block) to
+model_dir/linear_eval.csv: step, block, eval and train accuracy, settings. Rows already there
+with the same settings are kept, so a rerun only probes new checkpoints. `plot --metrics
+linear_eval/final` draws the curve. Keep the checkpoints: train with
+run_config.keep_checkpoint_max above the number of checkpoints (`study` does).
 """
 
 import json
@@ -32,13 +40,17 @@ def define_flags(fv):
   flags.DEFINE_integer("max_iterations", 500, "L-BFGS iterations.", flag_values=fv)
   flags.DEFINE_string("output", None, "JSON output (default "
                       "model_dir/linear_eval-<step>.json).", flag_values=fv)
+  flags.DEFINE_boolean("all_checkpoints", False, "Probe every checkpoint; rows go to "
+                       "model_dir/linear_eval.csv.", flag_values=fv)
+  flags.DEFINE_string("blocks", None, "Blocks to probe: final, all or comma-separated names "
+                      "(default: final with --all_checkpoints, else all).", flag_values=fv)
   flags.DEFINE_multi_string("gin_config", [], "Gin configs (default: the run's operative "
                             "config).", flag_values=fv)
   flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings.", flag_values=fv)
 
 
 def run(model_dir, step=None, num_train=10000, num_eval=10000, pool="avg", max_dim=9216,
-        l2=1e-3, max_iterations=500, gin_configs=(), gin_bindings=()):
+        l2=1e-3, max_iterations=500, gin_configs=(), gin_bindings=(), blocks=None):
   """{"step", "num_train", "num_eval", "pool", "blocks": {name: {...accuracies...}}, ...}."""
   # pylint: disable=import-outside-toplevel
   from compare_ssgan import errors, linear_eval, runs
@@ -52,17 +64,39 @@ def run(model_dir, step=None, num_train=10000, num_eval=10000, pool="avg", max_d
   eval_x, eval_y = linear_eval.labelled_images(dataset, "eval", num_eval)
   blocks = linear_eval.linear_eval(gan.discriminator, train_x, train_y, eval_x, eval_y,
                                    dataset.num_classes, pool=pool, max_dim=max_dim, l2=l2,
-                                   max_iterations=max_iterations)
+                                   max_iterations=max_iterations, blocks=blocks)
   return {"model_dir": model_dir, "step": step, "dataset": dataset.name,
           "num_classes": dataset.num_classes, "num_train": len(train_y),
           "num_eval": len(eval_y), "pool": pool, "l2": l2, "blocks": blocks}
 
 
+def run_all_checkpoints(model_dir, blocks="final", num_train=10000, num_eval=10000,
+                        pool="avg", max_dim=9216, l2=1e-3, max_iterations=500,
+                        gin_configs=(), gin_bindings=(), log=print):
+  """Probes every checkpoint of the run; returns all rows of model_dir/linear_eval.csv."""
+  from compare_ssgan import errors, linear_eval  # pylint: disable=import-outside-toplevel
+  if not model_dir:
+    raise errors.ConfigError("--model_dir is required")
+  return linear_eval.evaluate_checkpoints(
+      model_dir, blocks=blocks or "final", num_train=num_train, num_eval=num_eval, pool=pool,
+      max_dim=max_dim, l2=l2, max_iterations=max_iterations, gin_configs=gin_configs,
+      gin_bindings=gin_bindings, log=log)
+
+
 def main(fv, args):
   del args
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if fv.all_checkpoints:
+    if fv.step is not None:
+      from compare_ssgan import errors  # pylint: disable=import-outside-toplevel
+      raise errors.ConfigError("--step and --all_checkpoints exclude each other")
+    rows = run_all_checkpoints(fv.model_dir, fv.blocks, fv.num_train, fv.num_eval, fv.pool,
+                               fv.max_dim, fv.l2, fv.max_iterations, fv.gin_config,
+                               fv.gin_bindings)
+    print(f"{len(rows)} rows in {os.path.join(fv.model_dir, 'linear_eval.csv')}")
+    return
   results = run(fv.model_dir, fv.step, fv.num_train, fv.num_eval, fv.pool, fv.max_dim,
-                fv.l2, fv.max_iterations, fv.gin_config, fv.gin_bindings)
+                fv.l2, fv.max_iterations, fv.gin_config, fv.gin_bindings, fv.blocks)
   output = fv.output or os.path.join(fv.model_dir, f"linear_eval-{results['step']}.json")
   with tf.io.gfile.GFile(output, "w") as f:
     json.dump(results, f, indent=1, sort_keys=True)

@@ -3,10 +3,12 @@ r"""PNG plots of metrics over steps (and sample grids) for one or several runs.
     compare_ssgan plot --model_dir runs/a --model_dir runs/b --output curves.png \
         [--metrics fid_score_mean,loss/d_loss] [--samples_output grids.png] [--from_checkpoint]
 
-Curves come from scores.csv (FID / IS / KID with their std band) and the TensorBoard event
-files (losses, rotation accuracies, learning rates, ...): one panel per metric, one line per
-run. Sample grids are each run's newest samples/grid-<step>.png or, with --from_checkpoint,
-generated from a checkpoint with the training grids' fixed z. Needs matplotlib.
+Curves come from scores.csv (FID / IS / KID with their std band), the TensorBoard event
+files (losses, rotation accuracies, learning rates, ...) and linear_eval.csv (`--metrics
+linear_eval/final` or linear_eval/<block>, written by `linear-eval --all_checkpoints`): one
+panel per metric, one line per run. Sample grids are each run's newest
+samples/grid-<step>.png or, with --from_checkpoint, generated from a checkpoint with the
+training grids' fixed z. Needs matplotlib.
 """
 
 import os
