@@ -11,6 +11,7 @@ gin is compare_ssgan's configuration surface. Three things gin does not do for u
 """
 
 import contextlib
+import logging
 import os
 from typing import Iterable, List, Optional, Sequence
 
@@ -99,9 +100,9 @@ def parse(configs: Sequence[str] = (), bindings: Sequence[str] = (),
   remote = [c for c in configs if "://" in c]
   bindings = [_read_remote(c) for c in remote] + list(bindings)
   files = [resolve_config(c) for c in configs if "://" not in c]
-  # `include` lines are found next to the including file's folder, then under the config
-  # root; never in the working directory (gin's default looks there first).
-  folders = list(dict.fromkeys([os.path.dirname(f) for f in files] + [config_root()]))
+  # `include` lines are found under the config root, then next to the including file;
+  # never in the working directory (gin's default looks there first).
+  folders = list(dict.fromkeys([config_root()] + [os.path.dirname(f) for f in files]))
   try:
     with _include_search_path(folders):
       gin.parse_config_files_and_bindings(files, list(bindings), finalize_config=False,
@@ -129,10 +130,24 @@ def _include_search_path(folders):
   prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
   saved = list(prefixes)
   prefixes[:] = list(folders)
+  # gin's package-resource reader logs an ERROR for every folder an include is not in;
+  # trying the next folder is expected here, so those records are dropped.
+  quiet = _DropRecords("Path not found")
+  logging.getLogger().addFilter(quiet)
   try:
     yield
   finally:
     prefixes[:] = saved
+    logging.getLogger().removeFilter(quiet)
+
+
+class _DropRecords(logging.Filter):
+  def __init__(self, prefix):
+    super().__init__()
+    self.prefix = prefix
+
+  def filter(self, record):
+    return not str(record.msg).startswith(self.prefix)
 
 
 @contextlib.contextmanager
