@@ -141,16 +141,25 @@ def plot_metrics(model_dirs, output, metrics=None, labels=None, width=12.0, heig
       if std_key and std_key in run and len(run[std_key][0]) == len(steps):
         std = run[std_key][1]
         ax.fill_between(steps, values - std, values + std, alpha=0.25)
-    ax.set_title(metric)
-    ax.set_xlabel("step")
-    ax.grid(True, alpha=0.3)
-    if len(model_dirs) > 1:
-      ax.legend(fontsize="small")
-  for ax in list(axes.flat)[len(drawn):]:
+    _label_panel(ax, metric, legend=len(model_dirs) > 1)
+  _finish(plt, fig, axes, len(drawn), output, dpi)
+  return drawn
+
+
+def _label_panel(ax, metric, legend):
+  ax.set_title(metric)
+  ax.set_xlabel("step")
+  ax.grid(True, alpha=0.3)
+  if legend:
+    ax.legend(fontsize="small")
+
+
+def _finish(plt, fig, axes, used, output, dpi):
+  """Blanks unused panels, writes the PNG and frees the figure."""
+  for ax in list(axes.flat)[used:]:
     ax.axis("off")
   _save(fig, output, dpi)
   plt.close(fig)
-  return drawn
 
 
 def _save(fig, output, dpi):
@@ -236,12 +245,6 @@ def plot_groups(groups, output, metrics, width=12.0, dpi=100, columns=2, exclude
       colour = f"C{index}"     # one colour per group in every panel
       ax.plot(steps, mean, marker="o", markersize=3, label=f"{label} (n={n})", color=colour)
       ax.fill_between(steps, mean - std, mean + std, alpha=0.25, color=colour)
-    ax.set_title(metric)
-    ax.set_xlabel("step")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-  for ax in list(axes.flat)[len(drawn):]:
-    ax.axis("off")
-  _save(fig, output, dpi)
-  plt.close(fig)
+    _label_panel(ax, metric, legend=True)
+  _finish(plt, fig, axes, len(drawn), output, dpi)
   return drawn

@@ -13,6 +13,8 @@ import tensorflow as tf
 from compare_ssgan import checkpointing, gin_utils, runner, runs
 from compare_ssgan import metrics as metrics_lib
 
+from fake_classifier import Projection as _Projection
+
 CLI = [sys.executable, "-m", "compare_ssgan.main"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1",
            CUDA_VISIBLE_DEVICES="")
@@ -192,20 +194,6 @@ def test_steps_to_evaluate(tmp_path):
   assert runner._steps_to_evaluate(model_dir, 4, "scores.csv") == [6]  # pylint: disable=protected-access
 
 
-class _Projection(metrics_lib.inception.BatchedClassifier):
-  """A fixed random projection standing in for Inception (the scoring math is real)."""
-
-  name = "projection-16px"
-
-  def __init__(self):
-    super().__init__(batch_size=256)
-    rng = np.random.default_rng(0)
-    self.w = tf.constant(rng.normal(size=(16 * 16 * 3, 12)).astype(np.float32) * 0.1)
-    self.v = tf.constant(rng.normal(size=(12, 5)).astype(np.float32))
-
-  def _forward(self, images):
-    pool = tf.reshape(images, [tf.shape(images)[0], -1]) @ self.w
-    return {"pool_3": pool, "logits": pool @ self.v}
 
 
 @pytest.mark.slow

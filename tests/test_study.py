@@ -14,26 +14,14 @@ import tensorflow as tf
 
 from compare_ssgan import cli, linear_eval, runs, study
 from compare_ssgan import metrics as metrics_lib
+
+from fake_classifier import Projection as _Projection
 from compare_ssgan.cli import study as study_cli
 
 TINY = ["builtin.num_train = 256", "builtin.num_eval = 128", "builtin.eval_test_samples = 64",
         "builtin.colour_by_class = False"]
 
 
-class _Projection(metrics_lib.inception.BatchedClassifier):
-  """A fixed random projection standing in for the evaluation classifier."""
-
-  name = "projection-16px"
-
-  def __init__(self):
-    super().__init__(batch_size=256)
-    rng = np.random.default_rng(0)
-    self.w = tf.constant(rng.normal(size=(16 * 16 * 3, 12)).astype(np.float32) * 0.1)
-    self.v = tf.constant(rng.normal(size=(12, 5)).astype(np.float32))
-
-  def _forward(self, images):
-    pool = tf.reshape(images, [tf.shape(images)[0], -1]) @ self.w
-    return {"pool_3": pool, "logits": pool @ self.v}
 
 
 def _tiny_study(output_dir, log=None):
