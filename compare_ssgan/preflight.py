@@ -15,14 +15,14 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from compare_ssgan import errors
+from compare_ssgan import errors, runs
 
 PREFIX = "preflight: "
 
 
 def cache_dir(model_dir):
-  """Where the runner keeps real activations and domain classifiers of a run."""
-  return os.path.join(model_dir, "eval_cache")
+  """The evaluation cache the runner uses (`runs.eval_cache_dir`)."""
+  return runs.eval_cache_dir(model_dir)
 
 
 def run(exp, evaluating, log=logging.info):
