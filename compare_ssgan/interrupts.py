@@ -137,6 +137,12 @@ class NoStop:
   signum = None
   requested = False
 
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    return False
+
   def flag(self):
     return None
 

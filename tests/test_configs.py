@@ -219,9 +219,9 @@ def _train_one_step(config, tmp_path, monkeypatch):
   if opts["gan_class"].__name__ == "SSGAN":
     extra.append("SSGAN.rotated_batch_size = 8")
   gin_utils.parse([config], extra, finalize=False)
-  # The image-folder template binds its folder: bindings of the real dataset, unused here.
+  # Templates bind their real dataset (an image folder, the built-in variant): unused here.
   for key in list(gin.config._CONFIG):  # pylint: disable=protected-access
-    if key[1].split(".")[-1] == "image_folder":
+    if key[1].split(".")[-1] in ("image_folder", "builtin"):
       del gin.config._CONFIG[key]  # pylint: disable=protected-access
   exp = runner.Experiment(str(tmp_path))
   iterator = iter(runner._train_dataset(exp, 0))  # pylint: disable=protected-access

@@ -168,3 +168,13 @@ def test_signal_while_raising_raises_interrupted_at_once():
         time.sleep(10)
     assert e.value.exit_code == 143 and time.time() - start < 2.0
   assert signal.getsignal(signal.SIGTERM) is not stop._handler  # pylint: disable=protected-access
+
+
+def test_no_signal_handling_where_workers_must_stop_together():
+  """Multi-worker and TPU strategies install no handlers (PreemptionCheckpointHandler acts
+  there): the stand-in is a context manager that never asks the loop to stop."""
+  from compare_ssgan import interrupts  # pylint: disable=import-outside-toplevel
+  with interrupts.NoStop() as stop:
+    assert stop.flag() is None and not stop.requested
+    with stop.raising("evaluating"):
+      pass
