@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from compare_ssgan import errors
 from compare_ssgan import gin_utils
+from compare_ssgan import plots
 from compare_ssgan import rotation
 from compare_ssgan.options import DEFAULT_SEED
 from compare_ssgan.architectures import build_architecture, discriminator_options
@@ -286,21 +287,13 @@ def summarise(curve, steps_per_task, num_classes, cycles):
 
 # -- outputs -----------------------------------------------------------------------------
 
-def _pyplot():
-  try:
-    import matplotlib  # pylint: disable=import-outside-toplevel
-  except ImportError as e:
-    raise ForgettingError("the forgetting figure needs matplotlib: pip install "
-                          "'compare_ssgan[plots]' (or pass figure=False)") from e
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  return plt
+_NO_FIGURE = " or pass figure=False (--nofigure)"
 
 
 def plot_forgetting(result, path, dpi=100):
   """The paper's layout: one panel per arm (plain left), held-out accuracy of the current
   task against the step, thin lines at task switches, a dashed line where cycle 1 ends."""
-  plt = _pyplot()
+  plt = plots.pyplot(_NO_FIGURE)
   cfg = result["config"]
   spt, num_classes = cfg["steps_per_task"], cfg["num_classes"]
   total = spt * num_classes * cfg["cycles"]
@@ -324,9 +317,7 @@ def plot_forgetting(result, path, dpi=100):
   if cfg["cycles"] > 1:
     axes[0].legend(loc="lower right", fontsize=8)
   fig.suptitle(f"1-vs-all tasks on {cfg['dataset']} ({cfg['architecture']})", fontsize=10)
-  fig.tight_layout()
-  with tf.io.gfile.GFile(path, "wb") as f:   # works for gs:// and ram:// too
-    fig.savefig(f, format="png", dpi=dpi)
+  plots.save_figure(fig, path, dpi)
   plt.close(fig)
   return path
 
@@ -438,7 +429,7 @@ def run_forgetting(output_dir, gin_configs=(), gin_bindings=(), steps_per_task=2
   _check_settings(steps_per_task, cycles, rotation_weight, eval_every, num_eval_per_class,
                   batch_size)
   if figure:
-    _pyplot()   # fail before training, not after
+    plots.pyplot(_NO_FIGURE)   # fail before training, not after
   gin_utils.parse(list(gin_configs) or [default_config()], list(gin_bindings))
   opts = forgetting_options()
   dataset = get_dataset()

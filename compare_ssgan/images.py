@@ -49,14 +49,25 @@ def write_samples(images, labels, output_dir, max_png=None):
   """PNGs `000000.png`, ... and `samples.npz` (uint8 `images`, int32 `labels`)."""
   tf.io.gfile.makedirs(output_dir)
   as_uint8 = to_uint8(images)
-  buffer = io.BytesIO()   # np.savez cannot write to a GFile
-  np.savez(buffer, images=as_uint8, labels=np.asarray(labels, np.int32))
-  with tf.io.gfile.GFile(os.path.join(output_dir, "samples.npz"), "wb") as f:
-    f.write(buffer.getvalue())
+  save_npz(os.path.join(output_dir, "samples.npz"), images=as_uint8,
+           labels=np.asarray(labels, np.int32))
   width = max(6, len(str(len(images) - 1)))
   for i, image in enumerate(as_uint8[:max_png]):
     save_png(image, os.path.join(output_dir, f"{i:0{width}d}.png"))
   return as_uint8
+
+
+def npz_bytes(**arrays):
+  """The bytes of an .npz (`np.savez` cannot write to a GFile, so it writes to memory)."""
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  return buffer.getvalue()
+
+
+def save_npz(path, **arrays):
+  """Writes an .npz to any gfile path."""
+  with tf.io.gfile.GFile(path, "wb") as f:
+    f.write(npz_bytes(**arrays))
 
 
 def load_npz(path):

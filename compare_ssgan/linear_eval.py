@@ -31,7 +31,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from compare_ssgan import errors
+from compare_ssgan import checkpointing, errors, runs
 
 POOLS = ("avg", "adaptive")
 
@@ -225,10 +225,7 @@ _SETTINGS = ("num_train", "num_eval", "pool", "l2")
 def read_rows(model_dir, filename=LINEAR_EVAL_FILE):
   """The rows of model_dir/linear_eval.csv (numbers parsed); [] when absent."""
   path = os.path.join(model_dir, filename)
-  if not tf.io.gfile.exists(path):
-    return []
-  with tf.io.gfile.GFile(path) as f:
-    rows = list(csv.DictReader(io.StringIO(f.read())))
+  rows = runs.read_csv(path)
   try:
     return [dict(row, step=int(row["step"]), block_index=int(row["block_index"]),
                  is_final=row["is_final"] == "1", eval_accuracy=float(row["eval_accuracy"]),
@@ -269,6 +266,17 @@ def probed_steps(model_dir, block_names, settings, filename=LINEAR_EVAL_FILE):
   return {s for s, names in covered.items() if set(block_names) <= names}
 
 
+def restore_for_probes(model_dir, step, num_train, num_eval, gin_configs=(), gin_bindings=()):
+  """(gan, dataset, step, (train images, labels), (eval images, labels)) of a run's
+  checkpoint, for linear probes; a dataset without labels is a one-line error."""
+  gan, dataset, step = runs.restore_gan(model_dir, step, gin_configs, gin_bindings)
+  if not dataset.num_classes:
+    raise errors.DataError(f"dataset {dataset.name!r} has no labels: linear evaluation "
+                           "needs them")
+  return (gan, dataset, step, labelled_images(dataset, "train", num_train),
+          labelled_images(dataset, "eval", num_eval))
+
+
 def evaluate_checkpoints(model_dir, steps=None, blocks="final", num_train=10000,
                          num_eval=10000, pool="avg", max_dim=9216, l2=1e-3, max_iterations=500,
                          gin_configs=(), gin_bindings=(), filename=LINEAR_EVAL_FILE,
@@ -281,8 +289,6 @@ def evaluate_checkpoints(model_dir, steps=None, blocks="final", num_train=10000,
   interrupted call keeps what it finished. Only checkpoints still on disk can be probed:
   train with run_config.keep_checkpoint_max above the number of checkpoints.
   """
-  # pylint: disable=import-outside-toplevel
-  from compare_ssgan import checkpointing, runs
   available = runs.checkpoint_steps(model_dir)
   if not available:
     runs.checkpoint_path(model_dir)   # raises the "no checkpoint" error naming the run
@@ -291,12 +297,8 @@ def evaluate_checkpoints(model_dir, steps=None, blocks="final", num_train=10000,
   if missing:
     raise errors.RunNotFoundError(f"no checkpoint of step(s) {missing} in {model_dir!r}; it "
                                   f"has {available} (older ones deleted: keep_checkpoint_max)")
-  gan, dataset, _ = runs.restore_gan(model_dir, wanted[0], gin_configs, gin_bindings)
-  if not dataset.num_classes:
-    raise errors.DataError(f"dataset {dataset.name!r} has no labels: linear evaluation "
-                           "needs them")
-  train_x, train_y = labelled_images(dataset, "train", num_train)
-  eval_x, eval_y = labelled_images(dataset, "eval", num_eval)
+  gan, dataset, _, (train_x, train_y), (eval_x, eval_y) = restore_for_probes(
+      model_dir, wanted[0], num_train, num_eval, gin_configs, gin_bindings)
   names = [n for n, _ in discriminator_stages(gan.discriminator)]
   chosen = select_blocks(names, blocks)
   settings = (len(train_y), len(eval_y), pool, float(l2))

@@ -28,12 +28,14 @@ DEFAULT_METRICS = ("fid_score_mean", "inception_score_mean", "kid_score_mean",
                    "loss/d_loss", "loss/g_loss")
 
 
-def _matplotlib():
+def pyplot(advice=""):
+  """matplotlib.pyplot on the Agg backend; without matplotlib a one-line error (`advice`
+  adds a way out, e.g. a flag that skips the figure)."""
   try:
     import matplotlib  # pylint: disable=import-outside-toplevel
   except ImportError as e:
     raise errors.Error("plots need matplotlib: pip install matplotlib (or the package's "
-                       "[plots] extra)") from e
+                       f"[plots] extra){advice}") from e
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   return plt
@@ -116,7 +118,7 @@ def read_run(model_dir):
 def plot_metrics(model_dirs, output, metrics=None, labels=None, width=12.0, height=None,
                  dpi=100, columns=3):
   """Writes the metrics PNG; returns the list of metrics drawn."""
-  plt = _matplotlib()
+  plt = pyplot()
   runs = [read_run(d) for d in model_dirs]
   labels = list(labels) if labels else [os.path.basename(os.path.normpath(d)) for d in
                                          model_dirs]
@@ -158,11 +160,11 @@ def _finish(plt, fig, axes, used, output, dpi):
   """Blanks unused panels, writes the PNG and frees the figure."""
   for ax in list(axes.flat)[used:]:
     ax.axis("off")
-  _save(fig, output, dpi)
+  save_figure(fig, output, dpi)
   plt.close(fig)
 
 
-def _save(fig, output, dpi):
+def save_figure(fig, output, dpi):
   """Saves a figure as PNG through gfile (matplotlib writes local files only)."""
   fig.tight_layout()
   buffer = io.BytesIO()
@@ -191,7 +193,7 @@ def checkpoint_sample_grid(model_dir, step=None):
 def plot_samples(model_dirs, output, labels=None, from_checkpoint=False, step=None,
                  panel_inches=4.0, dpi=100):
   """One titled panel per run; returns [(model_dir, step)]."""
-  plt = _matplotlib()
+  plt = pyplot()
   labels = list(labels) if labels else [os.path.basename(os.path.normpath(d)) for d in
                                          model_dirs]
   grids = [checkpoint_sample_grid(d, step) if from_checkpoint else latest_sample_grid(d)
@@ -202,7 +204,7 @@ def plot_samples(model_dirs, output, labels=None, from_checkpoint=False, step=No
     ax.imshow(grid, interpolation="nearest")
     ax.set_title(f"{label} (step {s})")
     ax.axis("off")
-  _save(fig, output, dpi)
+  save_figure(fig, output, dpi)
   plt.close(fig)
   return [(d, s) for d, (s, _) in zip(model_dirs, grids)]
 
@@ -225,7 +227,7 @@ def plot_groups(groups, output, metrics, width=12.0, dpi=100, columns=2, exclude
   over the group's runs with a +-std band, on the steps every run of the group has.
   `groups` maps a legend label to model_dirs; `exclude` lists (metric, label) pairs not to
   draw (e.g. the rotation accuracy an Uncond-GAN logs as 0). Returns the metrics drawn."""
-  plt = _matplotlib()
+  plt = pyplot()
   read = {label: [read_run(d) for d in dirs] for label, dirs in groups.items()}
   curves = {m: {label: None if (m, label) in set(exclude) else _group_curve(r, m)
                 for label, r in read.items()} for m in metrics}

@@ -20,20 +20,15 @@ from compare_ssgan import errors, runs
 PREFIX = "preflight: "
 
 
-def cache_dir(model_dir):
-  """The evaluation cache the runner uses (`runs.eval_cache_dir`)."""
-  return runs.eval_cache_dir(model_dir)
-
-
 def run(exp, evaluating, log=logging.info):
   """All checks for an `runner.Experiment`; `evaluating`: the schedule scores checkpoints.
-  Leaves no file behind, and stores the loaded classifier in `exp.classifier`."""
-  check_writable(exp.model_dir, "model_dir", log)
+  Leaves no file behind, and stores the loaded classifier in `exp.classifier`. (model_dir
+  itself is checked by the runner before the Experiment is built, preflight or not.)"""
   check_training_data(exp, log)
   if evaluating:
     check_eval_data(exp, log)
     check_classifier(exp, log)
-    check_writable(cache_dir(exp.model_dir), "evaluation cache", log)
+    check_writable(runs.eval_cache_dir(exp.model_dir), "evaluation cache", log)
 
 
 def check_writable(path, what, log=logging.info):

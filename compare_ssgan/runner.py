@@ -49,6 +49,8 @@ class Experiment:
     rng.sample_z([1, self.options["z_dim"]], seed=[0, 0])
     rng.sample_eval_z([1, self.options["z_dim"]], seed=[0, 0])
     self.classifier = None
+    self.start_step = None             # set by train(): the step it resumed from
+    self.announced_evaluation = False  # the first evaluation logs what it will compute
     if evaluating:
       self._configure_evaluation()
     # A training-only run ignores evaluation settings (they may sit in a shared config); an
@@ -76,18 +78,6 @@ def _write_dir(exp):
     return exp.model_dir
   return os.path.join(exp.model_dir, "workers_tmp",
                       f"worker_{distribute.worker_index(exp.strategy)}")
-
-
-def check_model_dir_writable(model_dir):
-  """Fails early, with the path in the message, if model_dir cannot be written."""
-  try:
-    tf.io.gfile.makedirs(model_dir)
-    probe = os.path.join(model_dir, ".write_probe")
-    with tf.io.gfile.GFile(probe, "w") as f:
-      f.write("ok")
-    tf.io.gfile.remove(probe)
-  except (tf.errors.OpError, OSError) as e:
-    raise errors.ConfigError(f"model_dir {model_dir!r} is not writable: {e}") from e
 
 
 def _train_dataset(exp, start_step):
@@ -243,8 +233,7 @@ def _preemption_handler(exp, manager):
   (through `manager`, so that save counts against keep_checkpoint_max) and exits; the
   signal-based stop below is for single-process runs. None elsewhere."""
   strategy = exp.strategy
-  if not isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy,
-                               tf.distribute.TPUStrategy)):
+  if not _workers_stop_together(strategy):
     return None
   resolver = getattr(strategy, "cluster_resolver", None)
   if resolver is None:
@@ -332,17 +321,17 @@ def evaluate_step(exp, step, score_filename="scores.csv", num_averaging_runs=3, 
   from compare_ssgan import metrics  # pylint: disable=import-outside-toplevel
   path = os.path.join(exp.model_dir, f"ckpt-{step}")
   checkpointing.restore(exp.gan, path)
-  if not getattr(exp, "announced_evaluation", False):
+  if not exp.announced_evaluation:
     first = ["computing the real images' statistics (cached in "
-             f"{preflight.cache_dir(exp.model_dir)})"]
-    if getattr(exp, "classifier", None) is None:
+             f"{runs.eval_cache_dir(exp.model_dir)})"]
+    if exp.classifier is None:
       first.insert(0, "training the domain classifier (or loading it from that cache)")
     log(f"Evaluating step {step}: {' and '.join(first)} first; this takes a while")
     exp.announced_evaluation = True
   results = metrics.evaluate_checkpoint(exp.gan, exp.dataset, step,
                                         num_averaging_runs=num_averaging_runs,
-                                        classifier=getattr(exp, "classifier", None),
-                                        cache_dir=preflight.cache_dir(exp.model_dir))
+                                        classifier=exp.classifier,
+                                        cache_dir=runs.eval_cache_dir(exp.model_dir))
   if exp.is_chief:
     runs.append_scores(exp.model_dir, step, results, filename=score_filename)
     metrics.write_score_summaries(exp.model_dir, step, results)
@@ -414,16 +403,20 @@ def run_with_schedule(schedule, model_dir, strategy=None, eval_every_steps=5000,
 def _stop_signals(strategy):
   """SIGINT/SIGTERM handling for single-process runs; multi-worker and TPU runs leave
   SIGTERM to TensorFlow's PreemptionCheckpointHandler (see `_preemption_handler`)."""
-  if isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy,
-                           tf.distribute.TPUStrategy)):
-    return interrupts.NoStop()
-  return interrupts.StopSignals()
+  return interrupts.NoStop() if _workers_stop_together(strategy) else interrupts.StopSignals()
+
+
+def _workers_stop_together(strategy):
+  """Multi-worker and TPU runs: one worker leaving a collective would hang the others."""
+  return isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy,
+                               tf.distribute.TPUStrategy))
 
 
 def _start(schedule, model_dir, strategy, run_preflight, stop, log):
   """The Experiment, after the preflight; on failure nothing new is left in model_dir."""
   created = not tf.io.gfile.exists(model_dir)
-  check_model_dir_writable(model_dir)
+  # Always, --nopreflight or not: nothing else may be written before this holds.
+  preflight.check_writable(model_dir, "model_dir", log if run_preflight else lambda _: None)
   evaluating = schedule != "train"
   try:
     with stop.raising("before training"):
@@ -432,8 +425,8 @@ def _start(schedule, model_dir, strategy, run_preflight, stop, log):
       if run_preflight:
         preflight.run(exp, evaluating, log)
   except errors.Error:
-    if created:   # a run that cannot start leaves no folder behind
-      tf.io.gfile.rmtree(model_dir)
+    if created and tf.io.gfile.exists(model_dir):   # a run that cannot start leaves no
+      tf.io.gfile.rmtree(model_dir)                  # folder behind
     raise
   return exp
 
@@ -458,7 +451,7 @@ def summary(exp, schedule, wall_time_s, score_filename="scores.csv"):
   return dict(schedule=schedule, model_dir=model_dir,
               step=int(exp.gan.global_step.numpy()),
               total=int(exp.options["training_steps"]),
-              start_step=getattr(exp, "start_step", None), wall_time_s=float(wall_time_s),
+              start_step=exp.start_step, wall_time_s=float(wall_time_s),
               checkpoint=latest, samples=os.path.join(model_dir, runs.SAMPLES_DIR, "grid-*.png"),
               scores_csv=os.path.join(model_dir, score_filename) if rows else None,
               last_scores=rows[-1] if rows else None, best_scores=best)

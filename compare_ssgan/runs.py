@@ -129,13 +129,18 @@ def restore_gan(model_dir, step=None, gin_configs=(), gin_bindings=(), strategy=
 
 # --- scores.csv ---------------------------------------------------------------------------
 
-def read_scores(model_dir, filename=SCORES_FILE):
-  """Rows of scores.csv as dicts (step int, scores float; NaN kept); [] when absent."""
-  path = os.path.join(model_dir, filename)
+def read_csv(path):
+  """The rows of a CSV file at any gfile path, as dicts of strings; [] when absent."""
   if not tf.io.gfile.exists(path):
     return []
   with tf.io.gfile.GFile(path) as f:
-    rows = list(csv.DictReader(io.StringIO(f.read())))
+    return list(csv.DictReader(io.StringIO(f.read())))
+
+
+def read_scores(model_dir, filename=SCORES_FILE):
+  """Rows of scores.csv as dicts (step int, scores float; NaN kept); [] when absent."""
+  path = os.path.join(model_dir, filename)
+  rows = read_csv(path)
   out = []
   for row in rows:
     try:

@@ -110,26 +110,8 @@ def _execute(argv, in_process):
 def run_runs(planned, in_process=False, log=print):
   """Runs every unfinished run's commands in turn; returns (executed, skipped, failed)
   model_dirs. A failed run is reported and the others go on."""
-  executed, skipped, failed = [], [], []
-  for i, run in enumerate(planned):
-    head = f"[{i + 1}/{len(planned)}] {run['model_dir']}"
-    if is_finished(run):
-      skipped.append(run["model_dir"])
-      log(f"{head}: finished, skipped")
-      continue
-    sweeps._write_meta(run)  # pylint: disable=protected-access
-    start = time.time()
-    for argv in run["commands"]:
-      log(f"{head}: {shlex.join(argv)}")
-      status = _execute(argv, in_process)
-      if status:
-        failed.append(run["model_dir"])
-        log(f"{head}: failed with status {status}")
-        break
-    else:
-      executed.append(run["model_dir"])
-      log(f"{head}: done in {time.time() - start:.0f} s")
-  return executed, skipped, failed
+  return sweeps.run_runs(planned, keep_going=True, skip=is_finished,
+                         execute=lambda argv: _execute(argv, in_process), log=log)
 
 
 # --- checks ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 
 import tensorflow as tf
 
@@ -162,17 +163,39 @@ def _write_meta(run):
 
 def run_plan(runs, keep_going=False, log=print):
   """Runs each command in turn (resuming runs resume); returns the failed model_dirs."""
-  failed = []
-  for i, run in enumerate(runs):
-    log(f"[{i + 1}/{len(runs)}] {shlex.join(run['argv'])}")
+  return run_runs(runs, keep_going=keep_going, log=log)[2]
+
+
+def run_runs(planned, keep_going=False, skip=None, execute=subprocess.call, log=print):
+  """Runs each planned run's commands (`run["commands"]`, else its one `argv`) in turn.
+
+  `skip(run)` True: the run is left alone (e.g. already finished). `execute(argv)` returns
+  an exit status (default: a subprocess). A failed command ends its run; the sweep goes on
+  with `keep_going`, else stops. Returns (executed, skipped, failed) model_dirs."""
+  executed, skipped, failed = [], [], []
+  for i, run in enumerate(planned):
+    head = f"[{i + 1}/{len(planned)}] {run['model_dir']}"
+    if skip is not None and skip(run):
+      skipped.append(run["model_dir"])
+      log(f"{head}: finished, skipped")
+      continue
     _write_meta(run)
-    rc = subprocess.call(run["argv"])
-    if rc:
-      failed.append(run["model_dir"])
-      log(f"run failed with status {rc}: {run['model_dir']}")
-      if not keep_going:
+    start = time.time()
+    status = 0
+    for argv in run.get("commands", [run["argv"]]):
+      log(f"{head}: {shlex.join(argv)}")
+      status = execute(argv)
+      if status:
         break
-  return failed
+    if not status:
+      executed.append(run["model_dir"])
+      log(f"{head}: done in {time.time() - start:.0f} s")
+      continue
+    failed.append(run["model_dir"])
+    log(f"{head}: failed with status {status}")
+    if not keep_going:
+      break
+  return executed, skipped, failed
 
 
 # --- table ----------------------------------------------------------------------------

@@ -94,13 +94,13 @@ def test_plot_overlays_linear_eval_curves(run_dirs, tmp_path, monkeypatch):
   np.testing.assert_allclose(run["linear_eval/final"][1], [0.3, 0.5])
   np.testing.assert_allclose(run["linear_eval/B1"][1], [0.2, 0.4])
   drawn_lines = []
-  real_plot = plot._matplotlib().Axes.plot  # pylint: disable=protected-access
+  real_plot = plot.pyplot().Axes.plot
 
   def spy(ax, x, y, *args, **kwargs):
     drawn_lines.append((ax.get_title(), list(x), list(y), kwargs.get("label")))
     return real_plot(ax, x, y, *args, **kwargs)
 
-  monkeypatch.setattr(plot._matplotlib().Axes, "plot", spy)  # pylint: disable=protected-access
+  monkeypatch.setattr(plot.pyplot().Axes, "plot", spy)
   out = str(tmp_path / "le.png")
   assert cli.main(["plot", f"--model_dir={a}", f"--model_dir={b}", f"--output={out}",
                    "--metrics=linear_eval/final", "--labels=uncond,ssgan", "--dpi=40"]) == 0

@@ -18,7 +18,6 @@ local copy), inception_graph (--inception_graph=.../inceptionv1_for_inception_sc
 domain (trained offline on the dataset; not comparable with Inception scores).
 """
 
-import io
 import json
 
 from absl import flags
@@ -148,12 +147,8 @@ def _classifier(network, dataset):
 def _save_stats(path, moments):
   if not path:
     return
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  buffer = io.BytesIO()
-  np.savez(buffer, mu=moments[0], sigma=moments[1])
-  with tf.io.gfile.GFile(path, "wb") as f:
-    f.write(buffer.getvalue())
+  from compare_ssgan import images  # pylint: disable=import-outside-toplevel
+  images.save_npz(path, mu=moments[0], sigma=moments[1])
 
 
 def main(fv, args):

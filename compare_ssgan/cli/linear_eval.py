@@ -53,15 +53,11 @@ def run(model_dir, step=None, num_train=10000, num_eval=10000, pool="avg", max_d
         l2=1e-3, max_iterations=500, gin_configs=(), gin_bindings=(), blocks=None):
   """{"step", "num_train", "num_eval", "pool", "blocks": {name: {...accuracies...}}, ...}."""
   # pylint: disable=import-outside-toplevel
-  from compare_ssgan import errors, linear_eval, runs
+  from compare_ssgan import errors, linear_eval
   if not model_dir:
     raise errors.ConfigError("--model_dir is required")
-  gan, dataset, step = runs.restore_gan(model_dir, step, gin_configs, gin_bindings)
-  if not dataset.num_classes:
-    raise errors.DataError(f"dataset {dataset.name!r} has no labels: linear evaluation "
-                           "needs them")
-  train_x, train_y = linear_eval.labelled_images(dataset, "train", num_train)
-  eval_x, eval_y = linear_eval.labelled_images(dataset, "eval", num_eval)
+  gan, dataset, step, (train_x, train_y), (eval_x, eval_y) = linear_eval.restore_for_probes(
+      model_dir, step, num_train, num_eval, gin_configs, gin_bindings)
   blocks = linear_eval.linear_eval(gan.discriminator, train_x, train_y, eval_x, eval_y,
                                    dataset.num_classes, pool=pool, max_dim=max_dim, l2=l2,
                                    max_iterations=max_iterations, blocks=blocks)
@@ -93,7 +89,8 @@ def main(fv, args):
     rows = run_all_checkpoints(fv.model_dir, fv.blocks, fv.num_train, fv.num_eval, fv.pool,
                                fv.max_dim, fv.l2, fv.max_iterations, fv.gin_config,
                                fv.gin_bindings)
-    print(f"{len(rows)} rows in {os.path.join(fv.model_dir, 'linear_eval.csv')}")
+    from compare_ssgan import linear_eval  # pylint: disable=import-outside-toplevel
+    print(f"{len(rows)} rows in {os.path.join(fv.model_dir, linear_eval.LINEAR_EVAL_FILE)}")
     return
   results = run(fv.model_dir, fv.step, fv.num_train, fv.num_eval, fv.pool, fv.max_dim,
                 fv.l2, fv.max_iterations, fv.gin_config, fv.gin_bindings, fv.blocks)

@@ -111,8 +111,9 @@ def make_lsun_lmdb(path, name=NAME, seed=core.DEFAULT_SEED, shuffle_buffer_size=
       num_parallel_calls=num_parallel_calls)
 
 
-def make_lsun_bedroom(name=NAME, seed=core.DEFAULT_SEED, tfds_data_dir=None, tfds_manual_dir=None,
-                      shuffle_buffer_size=10000, num_parallel_calls=core.AUTOTUNE):
+def make_lsun_bedroom(name=NAME, seed=core.DEFAULT_SEED, tfds_data_dir=None,
+                      tfds_manual_dir=None, shuffle_buffer_size=10000,
+                      num_parallel_calls=core.AUTOTUNE):
   """`lsun-bedroom`: the LMDB when gin `lsun_lmdb.path` is set, else TFDS."""
   path = lsun_lmdb_path()
   if path is None:

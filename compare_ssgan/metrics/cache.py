@@ -6,12 +6,12 @@ local folder named `gs:` instead.
 """
 
 import hashlib
-import io
 import os
 import uuid
 
-import numpy as np
 import tensorflow as tf
+
+from compare_ssgan import images
 
 
 def default_cache_dir():
@@ -50,14 +50,9 @@ def write_bytes_atomic(path, data):
 
 def save_npz_atomic(path, **arrays):
   """`np.savez` into memory (it cannot write to a GFile), then an atomic-ish write."""
-  buf = io.BytesIO()
-  np.savez(buf, **arrays)
-  write_bytes_atomic(path, buf.getvalue())
+  write_bytes_atomic(path, images.npz_bytes(**arrays))
 
 
 def load_npz(path):
   """The arrays of an .npz cache file, read through gfile."""
-  with tf.io.gfile.GFile(path, "rb") as f:
-    data = f.read()
-  with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-    return {k: npz[k] for k in npz.files}
+  return images.load_npz(path)
